@@ -1,0 +1,28 @@
+"""What each role may do. One table; an action that is not in it is refused (fail closed)."""
+
+from safehub.accounts.models import Role
+from safehub.core.errors import PermissionDenied
+
+R = Role
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # The triage queue and the contacts in it.
+    "contact.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
+    "contact.create": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
+    "contact.route": frozenset({R.HUB_MANAGER}),
+    # The notification as the force sent it.
+    "notification.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
+}
+
+
+def user_can(user: object, permission: str) -> bool:
+    allowed = PERMISSIONS.get(permission)
+    if allowed is None:
+        return False
+    roles = getattr(user, "roles", None) or []
+    return bool(getattr(user, "is_active", False)) and any(role in allowed for role in roles)
+
+
+def require(user: object, permission: str) -> None:
+    if not user_can(user, permission):
+        raise PermissionDenied(f"Your role does not allow {permission}.")

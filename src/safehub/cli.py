@@ -1,0 +1,30 @@
+"""`safehub <command>`: the product's commands, with Django's own management commands behind.
+
+    safehub serve | worker | demo
+    safehub apiclient create --force CODE --name NAME
+    safehub generate --notifications N [--seed S] [--start DATE] [--days D] -o FILE.jsonl
+    safehub import FILE.jsonl|FILE.json
+    safehub reference load [--agencies CSV] [--districts CSV]
+    safehub migrate | createsuperuser | check | ...   (any Django management command)
+"""
+
+import os
+import sys
+
+ALIASES = {
+    "import": "import_notifications",
+    "generate": "generate_notifications",
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safehub.settings")
+    args = list(sys.argv if argv is None else ["safehub", *argv])
+    if len(args) > 1 and args[1] in ALIASES:
+        args[1] = ALIASES[args[1]]
+    if len(args) == 1:
+        print(__doc__)
+        return
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(args)

@@ -1,0 +1,146 @@
+"""`safehub demo`: a synthetic hub on the embedded database, served at http://127.0.0.1:8000."""
+
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+DEMO_PEOPLE = [
+    # username, agency code, roles, name
+    ("wirral.worker", "LA344", ["hub_social_worker"], ("Wendy", "Walker")),
+    ("wirral.manager", "LA344", ["hub_manager"], ("Mo", "Mahmood")),
+    ("liverpool.worker", "LA341", ["hub_social_worker"], ("Lucy", "Lewis")),
+    ("liverpool.manager", "LA341", ["hub_manager"], ("Liam", "Larkin")),
+    ("sefton.worker", "LA343", ["hub_social_worker"], ("Sian", "Shaw")),
+    ("knowsley.worker", "LA340", ["hub_social_worker"], ("Kit", "Kaur")),
+    ("sthelens.worker", "LA342", ["hub_social_worker"], ("Sol", "Hughes")),
+    ("police.officer", "MSP", ["police_hub_officer"], ("Pat", "Pearson")),
+    ("health.practitioner", "RBS", ["health_practitioner"], ("Hana", "Hall")),
+]
+
+
+class Command(BaseCommand):
+    help = "Set up and run the demonstration hub: one force, five councils, synthetic notices."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--notifications", type=int, default=400)
+        parser.add_argument("--days", type=int, default=21)
+        parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument("--setup-only", action="store_true",
+                            help="Load the demo data, print the logins, start nothing.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        var = Path(settings.VAR_DIR)
+        var.mkdir(parents=True, exist_ok=True)
+        self.stdout.write("Preparing the database…")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("reference", "load", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        logins = self._people(var / "demo-logins.json")
+        self._notifications(var, options["notifications"], options["days"])
+        self._print_logins(logins, options["bind"])
+        if options["setup_only"]:
+            return
+        self._run(options["bind"])
+
+    def _people(self, path: Path) -> dict[str, Any]:
+        from safehub.accounts.models import Agency, User
+        from safehub.accounts.services import apiclient_create
+
+        logins: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        with transaction.atomic():
+            for username, agency_code, roles, (first, last) in DEMO_PEOPLE:
+                if User.objects.filter(username=username).exists() and username in logins.get(
+                    "people", {}
+                ):
+                    continue
+                password = "-".join(secrets.token_hex(3) for _ in range(3))
+                user, _ = User.objects.update_or_create(
+                    username=username,
+                    defaults={"agency": Agency.objects.get(code=agency_code), "roles": roles,
+                              "first_name": first, "last_name": last,
+                              "email": f"{username}@hub.example"},
+                )
+                user.set_password(password)
+                user.save()
+                logins.setdefault("people", {})[username] = {
+                    "password": password, "agency": agency_code, "roles": roles,
+                }
+            if not User.objects.filter(username="admin").exists():
+                password = "-".join(secrets.token_hex(3) for _ in range(3))
+                User.objects.create_superuser("admin", "admin@hub.example", password,
+                                              roles=["administrator"])
+                logins.setdefault("people", {})["admin"] = {
+                    "password": password, "agency": "", "roles": ["administrator"],
+                }
+            if "api_token" not in logins:
+                logins["api_token"] = apiclient_create(force_code="MSP", name="Demo records system")[1]
+        path.write_text(json.dumps(logins, indent=2))
+        path.chmod(0o600)
+        return logins
+
+    def _notifications(self, var: Path, count: int, days: int) -> None:
+        from safehub.intake.generator import write_notifications
+        from safehub.intake.imports import notifications_import
+        from safehub.intake.models import Notification
+
+        if Notification.objects.exists():
+            return
+        self.stdout.write(f"Writing {count} synthetic notifications over the last {days} days…")
+        path = var / "demo-notifications.jsonl"
+        start = dt.date.today() - dt.timedelta(days=days)
+        write_notifications(path, count=count, seed=2026, start=start, days=days)
+        summary = notifications_import(path=path)
+        self.stdout.write(
+            f"Imported {summary.created} notifications: {summary.contacts} contacts "
+            f"({summary.unrouted} to be routed by a person)."
+        )
+
+    def _print_logins(self, logins: dict[str, Any], bind: str) -> None:
+        self.stdout.write("")
+        self.stdout.write(f"safehub demo hub: http://{bind}/   (everyone and everything is fictional)")
+        self.stdout.write("Sign in as:")
+        for username, login in logins["people"].items():
+            roles = ", ".join(login["roles"])
+            self.stdout.write(f"  {username:<22} {login['password']:<22} {login['agency']:<6} {roles}")
+        self.stdout.write(f"API token for force MSP: {logins['api_token']}")
+        self.stdout.write(f"API documentation: http://{bind}/api/v1/docs")
+        self.stdout.write("Press Ctrl-C to stop.")
+
+    def _run(self, bind: str) -> None:
+        env = {**os.environ, "SAFEHUB_DEMO": "true"}
+        safehub = [sys.executable, "-m", "safehub"]
+        worker = subprocess.Popen([*safehub, "worker"], env=env)
+        web = subprocess.Popen([*safehub, "serve", "--bind", bind, "--workers", "2"], env=env)
+        stopping = False
+
+        def stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping and web.poll() is None and worker.poll() is None:
+                time.sleep(0.5)
+        finally:
+            for process in (web, worker):
+                if process.poll() is None:
+                    process.terminate()
+            for process in (web, worker):
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        if not stopping:
+            sys.exit("The web server or the worker stopped unexpectedly: see the messages above.")

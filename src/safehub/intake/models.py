@@ -1,0 +1,83 @@
+import uuid
+
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    API = "api", "API"
+    IMPORT = "import", "Bulk import"
+
+
+class Notification(models.Model):
+    """A police domestic-abuse notification (PPN): one incident, every version the force sent."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    force = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="notifications", help_text="Empty when the force code is not registered.",
+    )
+    force_code = models.CharField(max_length=16)
+    incident_reference = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    received_at = models.DateTimeField(db_index=True)
+    current_version = models.PositiveIntegerField(default=1)
+    officer_grade = models.CharField(max_length=16)
+    child_count = models.PositiveSmallIntegerField(default=0)
+    flags = models.JSONField(
+        default=list, blank=True,
+        help_text="unknown_force, unrouted, unknown_school: what a person must look at.",
+    )
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["force_code", "incident_reference"], name="unique_force_incident"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.force_code} {self.incident_reference}"
+
+
+class NotificationVersion(models.Model):
+    """One body the force sent, kept byte for byte and never changed."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField()
+    body = models.BinaryField(help_text="The request body exactly as received.")
+    body_sha256 = models.CharField(
+        max_length=64, help_text="Hash of the canonical JSON: the same content, whatever spacing."
+    )
+    received_at = models.DateTimeField()
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    api_client = models.ForeignKey(
+        "accounts.ApiClient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["notification", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["notification", "number"], name="unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification} v{self.number}"
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` a force has used, and what it created."""
+
+    force_code = models.CharField(max_length=16)
+    key = models.CharField(max_length=255)
+    body_sha256 = models.CharField(max_length=64)
+    notification = models.ForeignKey(Notification, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["force_code", "key"], name="unique_idempotency_key")
+        ]

@@ -1,0 +1,143 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from safehub.core import clock
+
+
+class ReferralSource(models.TextChoices):
+    """DfE CIN census ReferralSource codes (statutory.md §4.2)."""
+
+    FAMILY = "1A", "Family member, relative or carer"
+    ACQUAINTANCE = "1B", "Acquaintance (including neighbours and childminders)"
+    SELF = "1C", "Self"
+    OTHER_INDIVIDUAL = "1D", "Other individual"
+    SCHOOLS = "2A", "School"
+    EDUCATION_SERVICES = "2B", "Education services"
+    GP = "3A", "GP"
+    HEALTH_VISITOR = "3B", "Health visitor"
+    SCHOOL_NURSE = "3C", "School nurse"
+    OTHER_PRIMARY_HEALTH = "3D", "Other primary health services"
+    A_AND_E = "3E", "A&E"
+    OTHER_HEALTH = "3F", "Other health services"
+    HOUSING = "4", "Housing"
+    LA_SOCIAL_CARE = "5A", "Local authority social care (e.g. adults)"
+    LA_OTHER_INTERNAL = "5B", "Other internal local authority service (e.g. youth offending)"
+    LA_EXTERNAL = "5C", "External local authority"
+    LA_EARLY_HELP = "5D", "Early help"
+    POLICE = "6", "Police"
+    OTHER_LEGAL = "7", "Other legal agency (courts, probation, Cafcass, prison)"
+    OTHER = "8", "Other (children's centres, independent or voluntary)"
+    ANONYMOUS = "9", "Anonymous"
+    UNKNOWN = "10", "Unknown"
+
+
+class Routing(models.TextChoices):
+    ROUTED = "routed", "Routed by postcode"
+    ROUTED_BY_PERSON = "routed_by_person", "Routed by a person"
+    UNKNOWN_POSTCODE = "unknown_postcode", "Postcode not served by the hub"
+    SPLIT_DISTRICT = "split_district", "Postcode district split between councils"
+    NO_ADDRESS = "no_address", "No address for the child"
+
+
+class ContactStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+
+
+class Contact(models.Model):
+    """One child's contact with a council's front door: from a police notification (one per
+    child) or from a manual contact (a school, a GP, a neighbour...)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    notification = models.ForeignKey(
+        "intake.Notification", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="contacts",
+    )
+    notification_version = models.PositiveIntegerField(null=True, blank=True)
+    child_ref = models.CharField(max_length=20, blank=True)
+    local_authority = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="contacts", help_text="Empty until routed.",
+    )
+    routing = models.CharField(max_length=20, choices=Routing.choices)
+    status = models.CharField(
+        max_length=20, choices=ContactStatus.choices, default=ContactStatus.RECEIVED
+    )
+    received_at = models.DateTimeField(db_index=True)
+    incident_at = models.DateTimeField(null=True, blank=True)
+    referral_source = models.CharField(max_length=2, choices=ReferralSource.choices)
+    referrer_name = models.CharField(max_length=200, blank=True)
+    referrer_organisation = models.CharField(max_length=200, blank=True)
+    referrer_contact = models.CharField(max_length=200, blank=True)
+    reason = models.TextField(blank=True, help_text="Manual contacts: what the referrer told us.")
+
+    given_names = models.CharField(max_length=200)
+    family_name = models.CharField(max_length=200)
+    date_of_birth = models.DateField(null=True, blank=True)
+    age_estimate = models.PositiveSmallIntegerField(null=True, blank=True)
+    unborn = models.BooleanField(default=False)
+    expected_date_of_birth = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=1, blank=True)
+    address = models.JSONField(default=dict, blank=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    school = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    school_urn = models.CharField(max_length=6, blank=True, help_text="The URN as sent.")
+    present_at_incident = models.BooleanField(null=True)
+    witnessed = models.BooleanField(null=True)
+    injured = models.BooleanField(null=True)
+
+    police_grade = models.CharField(max_length=16, blank=True)
+    rag = models.CharField(max_length=5, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Screening deadline.")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="assigned_contacts",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "child_ref"],
+                condition=models.Q(notification__isnull=False),
+                name="one_contact_per_child_per_notification",
+            )
+        ]
+        indexes = [models.Index(fields=["local_authority", "status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.given_names} {self.family_name}"
+
+    @property
+    def age_display(self) -> str:
+        """The child's age as a worker reads it: "7", "about 14", "unborn", "under 1"."""
+        if self.unborn:
+            return "Unborn"
+        if self.date_of_birth is None:
+            return f"About {self.age_estimate}" if self.age_estimate is not None else "Not known"
+        today = clock.now().astimezone(clock.LONDON).date()
+        born = self.date_of_birth
+        years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return "Under 1" if years < 1 else str(years)
+
+    @property
+    def flag_labels(self) -> list[str]:
+        """What a person must look at, in words."""
+        labels = []
+        if self.local_authority_id is None:
+            labels.append(f"To be routed: {self.get_routing_display().lower()}")
+        if self.unknown_school:
+            labels.append(f"School URN {self.school_urn} not known")
+        if self.notification_version and self.notification_version > 1:
+            labels.append(f"Amended (version {self.notification_version})")
+        return labels
+
+    @property
+    def unknown_school(self) -> bool:
+        return bool(self.school_urn) and self.school_id is None

@@ -1,0 +1,48 @@
+"""Reads of contacts, always scoped to the person who asks. Lists and single contacts use the
+same scope, so a list can never show what a contact page would refuse."""
+
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from safehub.accounts.models import AgencyKind, User
+from safehub.accounts.permissions import user_can
+from safehub.core.errors import NotFound
+from safehub.referrals.models import Contact
+
+
+def contacts_in_scope(*, fetched_by: User) -> QuerySet[Contact]:
+    """Hub staff see their own council's contacts (managers also the ones waiting to be routed);
+    police hub officers see the contacts from their force's notifications. Nobody else."""
+    contacts = Contact.objects.select_related("local_authority", "notification", "school")
+    agency = fetched_by.agency
+    if agency is None or not user_can(fetched_by, "contact.view"):
+        return contacts.none()
+    if agency.kind == AgencyKind.CHILDREN_SERVICES:
+        scope = Q(local_authority=agency)
+        if user_can(fetched_by, "contact.route"):
+            scope |= Q(local_authority__isnull=True)
+        return contacts.filter(scope)
+    if agency.kind == AgencyKind.POLICE_FORCE:
+        return contacts.filter(notification__force=agency)
+    return contacts.none()
+
+
+def contact_queue(*, fetched_by: User, unrouted: bool = False) -> QuerySet[Contact]:
+    """The triage queue: contacts awaiting screening, oldest first (the most urgent once rated)."""
+    contacts = contacts_in_scope(fetched_by=fetched_by)
+    if unrouted:
+        contacts = contacts.filter(local_authority__isnull=True)
+    return contacts.order_by("due_at", "received_at", "id")
+
+
+def contact_get(*, fetched_by: User, contact_id: str | uuid.UUID) -> Contact:
+    """One contact in the asker's scope; anything else is 'not found', never 'forbidden'."""
+    try:
+        key = uuid.UUID(str(contact_id))
+    except ValueError:
+        raise NotFound("No such contact.") from None
+    contact = contacts_in_scope(fetched_by=fetched_by).filter(pk=key).first()
+    if contact is None:
+        raise NotFound("No such contact.")
+    return contact
