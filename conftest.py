@@ -93,3 +93,50 @@ def frozen_now():
 
     with clock.frozen(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)):
         yield
+
+
+class SmtpSink:
+    """A real SMTP server on localhost that keeps what it receives."""
+
+    def __init__(self) -> None:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self._controller_class = Controller
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        # A stopped controller cannot start again: each start is a new server on the same port.
+        self.controller = self._controller_class(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp(settings):
+    """A running SMTP server, and safehub's mailer pointed at it."""
+    sink = SmtpSink()
+    sink.start()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": sink.port, "timeout": 5},
+        }
+    }
+    yield sink
+    sink.stop()
