@@ -37,9 +37,13 @@ def make_user(reference):
 
     def make(username: str, agency_code: str, *roles: str, **extra):
         return User.objects.create_user(
-            username=username, password=PASSWORD, email=f"{username}@hub.example",
-            first_name=username.capitalize(), agency=Agency.objects.get(code=agency_code),
-            roles=list(roles), **extra,
+            username=username,
+            password=PASSWORD,
+            email=f"{username}@hub.example",
+            first_name=username.capitalize(),
+            agency=Agency.objects.get(code=agency_code),
+            roles=list(roles),
+            **extra,
         )
 
     return make
@@ -110,7 +114,7 @@ class SmtpSink:
         self._controller_class = Controller
         self.controller = None
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy
 
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))

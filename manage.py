@@ -4,7 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from safehub.cli import main  # noqa: E402
+from safehub.cli import main
 
 if __name__ == "__main__":
     main(sys.argv[1:])

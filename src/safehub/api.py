@@ -15,8 +15,9 @@ from safehub.intake.validation import NotificationBody
 
 
 class SafehubAPI(NinjaAPI):
-    def get_openapi_schema(self, *, path_prefix: str | None = None,
-                           path_params: dict[str, Any] | None = None) -> Any:
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         # The notification body is read raw (so it is kept byte for byte), so ninja does not see
         # its model: add it and the models it uses to the components.
@@ -55,8 +56,9 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = _error(request, 401, "Send a valid token: Authorization: Bearer <token>.",
-                      "unauthenticated")
+    response = _error(
+        request, 401, "Send a valid token: Authorization: Bearer <token>.", "unauthenticated"
+    )
     response["WWW-Authenticate"] = "Bearer"
     return response
 

@@ -1,11 +1,11 @@
 """`safehub <command>`: the product's commands, with Django's own management commands behind.
 
-    safehub serve | worker | demo
-    safehub apiclient create --force CODE --name NAME
-    safehub generate --notifications N [--seed S] [--start DATE] [--days D] -o FILE.jsonl
-    safehub import FILE.jsonl|FILE.json
-    safehub reference load [--agencies CSV] [--districts CSV]
-    safehub migrate | createsuperuser | check | ...   (any Django management command)
+safehub serve | worker | demo
+safehub apiclient create --force CODE --name NAME
+safehub generate --notifications N [--seed S] [--start DATE] [--days D] -o FILE.jsonl
+safehub import FILE.jsonl|FILE.json
+safehub reference load [--agencies CSV] [--districts CSV]
+safehub migrate | createsuperuser | check | ...   (any Django management command)
 """
 
 import os

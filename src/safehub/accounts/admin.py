@@ -22,7 +22,10 @@ class PostcodeRouteAdmin(admin.ModelAdmin):
 class SafehubUserAdmin(UserAdmin):
     list_display = ["username", "first_name", "last_name", "agency", "roles", "is_active"]
     list_filter = ["agency__kind", "is_active"]
-    fieldsets = (*(UserAdmin.fieldsets or ()), ("Agency and roles", {"fields": ["agency", "roles"]}))
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        ("Agency and roles", {"fields": ["agency", "roles"]}),
+    )
 
 
 @admin.register(ApiClient)

@@ -34,18 +34,30 @@ class Agency(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField(blank=True, help_text="The agency's duty or safeguarding inbox.")
     la_code = models.CharField(
-        "DfE LA code", max_length=3, blank=True, null=True, unique=True,
+        "DfE LA code",
+        max_length=3,
+        blank=True,
+        null=True,
+        unique=True,
         help_text="Councils' children's services only: the three-digit DfE code.",
     )
     urn = models.CharField(
-        "URN", max_length=6, blank=True, null=True, unique=True,
+        "URN",
+        max_length=6,
+        blank=True,
+        null=True,
+        unique=True,
         help_text="Schools only: the DfE unique reference number.",
     )
     phase = models.CharField(max_length=32, choices=SchoolPhase.choices, blank=True)
     dsl_name = models.CharField("designated safeguarding lead", max_length=200, blank=True)
     dsl_email = models.EmailField("designated safeguarding lead's e-mail", blank=True)
     council = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="served_by",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="served_by",
         limit_choices_to={"kind": AgencyKind.CHILDREN_SERVICES},
         help_text="Schools and education teams: the council whose area they are in.",
     )
@@ -75,7 +87,9 @@ class PostcodeRoute(models.Model):
 
     district = models.CharField(max_length=4, help_text="The outward code, e.g. CH41.")
     council = models.ForeignKey(
-        Agency, on_delete=models.PROTECT, related_name="postcode_routes",
+        Agency,
+        on_delete=models.PROTECT,
+        related_name="postcode_routes",
         limit_choices_to={"kind": AgencyKind.CHILDREN_SERVICES},
     )
 
@@ -127,7 +141,9 @@ class ApiClient(models.Model):
 
     name = models.CharField(max_length=200)
     force = models.ForeignKey(
-        Agency, on_delete=models.PROTECT, related_name="api_clients",
+        Agency,
+        on_delete=models.PROTECT,
+        related_name="api_clients",
         limit_choices_to={"kind": AgencyKind.POLICE_FORCE},
     )
     token_prefix = models.CharField(max_length=12, help_text="The token's first characters.")

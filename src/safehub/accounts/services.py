@@ -29,7 +29,8 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 @transaction.atomic
 def reference_load(
-    *, agencies_csv: Path = DATA_DIR / "agencies.csv",
+    *,
+    agencies_csv: Path = DATA_DIR / "agencies.csv",
     districts_csv: Path = DATA_DIR / "postcode_districts.csv",
 ) -> ReferenceLoadSummary:
     """Load agencies and the postcode routing table from CSV. Re-running updates in place; the
@@ -40,8 +41,10 @@ def reference_load(
     problems = []
     for n, row in enumerate(rows, start=2):
         if row.get("kind") not in kinds:
-            problems.append(f"{agencies_csv.name} line {n}: kind {row.get('kind')!r} is not one of "
-                            f"{', '.join(sorted(kinds))}")
+            problems.append(
+                f"{agencies_csv.name} line {n}: kind {row.get('kind')!r} is not one of "
+                f"{', '.join(sorted(kinds))}"
+            )
         if not row.get("code") or not row.get("name"):
             problems.append(f"{agencies_csv.name} line {n}: code and name are required")
     if problems:
@@ -51,9 +54,13 @@ def reference_load(
     pending_council: list[tuple[Agency, str, int]] = []
     for n, row in enumerate(rows, start=2):
         fields = {
-            "kind": row["kind"], "name": row["name"], "email": row.get("email", ""),
-            "la_code": row.get("la_code") or None, "urn": row.get("urn") or None,
-            "phase": row.get("phase", ""), "dsl_name": row.get("dsl_name", ""),
+            "kind": row["kind"],
+            "name": row["name"],
+            "email": row.get("email", ""),
+            "la_code": row.get("la_code") or None,
+            "urn": row.get("urn") or None,
+            "phase": row.get("phase", ""),
+            "dsl_name": row.get("dsl_name", ""),
             "dsl_email": row.get("dsl_email", ""),
         }
         agency, created = Agency.objects.update_or_create(code=row["code"], defaults=fields)
@@ -73,9 +80,10 @@ def reference_load(
     PostcodeRoute.objects.all().delete()
     routes = []
     for n, row in enumerate(_read_csv(districts_csv), start=2):
-        council = by_la.get(row.get("la_code", "")) or Agency.objects.filter(
-            la_code=row.get("la_code")
-        ).first()
+        council = (
+            by_la.get(row.get("la_code", ""))
+            or Agency.objects.filter(la_code=row.get("la_code")).first()
+        )
         if council is None:
             raise ReferenceDataError(
                 f"{districts_csv.name} line {n}: la_code {row.get('la_code')!r} is not a council"
@@ -93,7 +101,10 @@ def apiclient_create(*, force_code: str, name: str) -> tuple[ApiClient, str]:
         raise NotFound(f"No police force with code {force_code!r} is registered.")
     token = ApiClient.new_token()
     client = ApiClient.objects.create(
-        name=name, force=force, token_prefix=token[:10], token_hash=hash_token(token),
+        name=name,
+        force=force,
+        token_prefix=token[:10],
+        token_hash=hash_token(token),
         created_at=clock.now(),
     )
     return client, token

@@ -21,7 +21,9 @@ class AuditEvent(models.Model):
     api_client = models.ForeignKey(
         "accounts.ApiClient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    actor = models.CharField(max_length=200, help_text="Who, as a name, kept even if the user goes.")
+    actor = models.CharField(
+        max_length=200, help_text="Who, as a name, kept even if the user goes."
+    )
     agency = models.ForeignKey(
         "accounts.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

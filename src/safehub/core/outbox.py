@@ -79,7 +79,9 @@ def outbox_deliver_one(*, message_id: int) -> str:
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
                 message.status = OutboxStatus.DEAD
-                log.error("outbox message %s is dead after %s attempts", message.pk, message.attempts)
+                log.error(
+                    "outbox message %s is dead after %s attempts", message.pk, message.attempts
+                )
             else:
                 message.next_attempt_at = clock.now() + _retry_delay(message.attempts)
                 outbox_deliver.using(run_after=message.next_attempt_at).enqueue(

@@ -4,7 +4,8 @@ import re
 
 # The published UK postcode shape (outward code, inward code), plus the GIR 0AA special case.
 _POSTCODE = re.compile(
-    r"^(GIR ?0AA|[A-PR-UWYZ](\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRVWXY\d]?) ?\d[ABD-HJLNP-UW-Z]{2})$"
+    r"^(GIR ?0AA"
+    r"|[A-PR-UWYZ](\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRVWXY\d]?) ?\d[ABD-HJLNP-UW-Z]{2})$"
 )
 
 

@@ -135,7 +135,12 @@ def _answer(receipt: Receipt) -> Status:
 
 
 ERRORS: dict[int, Any] = {
-    401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ProblemsOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    413: ErrorOut,
+    422: ProblemsOut,
 }
 
 
@@ -174,9 +179,7 @@ def notification_create(request: HttpRequest) -> Status:
         "201 when a new version was stored, 200 when the body equals the current version."
     ),
 )
-def notification_update(
-    request: HttpRequest, force_code: str, incident_reference: str
-) -> Status:
+def notification_update(request: HttpRequest, force_code: str, incident_reference: str) -> Status:
     raw = _read_body(request)
     receipt = notification_amend(
         force_code=force_code,
@@ -214,16 +217,21 @@ def notification_read(
         if not user_can(actor, "notification.view"):
             raise NotFound("No such notification.")
         agency_id = getattr(actor, "agency_id", None)
-        in_scope = notification.force_id == agency_id or notification.contacts.filter(
-            local_authority_id=agency_id
-        ).exists()
+        in_scope = (
+            notification.force_id == agency_id
+            or notification.contacts.filter(local_authority_id=agency_id).exists()
+        )
         if not in_scope:
             raise NotFound("No such notification.")
     versions = list(notification.versions.all())
     current = next(v for v in versions if v.number == notification.current_version)
     with transaction.atomic():
-        audit_record(actor=actor, action=Action.VIEW, obj=notification,
-                     detail={"via": "api", "version": current.number})
+        audit_record(
+            actor=actor,
+            action=Action.VIEW,
+            obj=notification,
+            detail={"via": "api", "version": current.number},
+        )
     return {
         **_receipt(notification),
         "force_code": notification.force_code,

@@ -127,9 +127,7 @@ def notifications_import(
     return summary
 
 
-def _reject(
-    summary: ImportSummary, rejects: IO[str], record: Record, errors: list[dict]
-) -> None:
+def _reject(summary: ImportSummary, rejects: IO[str], record: Record, errors: list[dict]) -> None:
     summary.rejected += 1
     for error in errors:
         summary.reasons[error["msg"]] = summary.reasons.get(error["msg"], 0) + 1
@@ -138,8 +136,11 @@ def _reject(
     except ValueError:
         original = record.raw.decode("utf-8", errors="replace")
     rejects.write(
-        json.dumps({"record": record.number, "errors": errors, "notification": original},
-                   ensure_ascii=False) + "\n"
+        json.dumps(
+            {"record": record.number, "errors": errors, "notification": original},
+            ensure_ascii=False,
+        )
+        + "\n"
     )
 
 

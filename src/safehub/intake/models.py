@@ -13,8 +13,12 @@ class Notification(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     force = models.ForeignKey(
-        "accounts.Agency", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="notifications", help_text="Empty when the force code is not registered.",
+        "accounts.Agency",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        help_text="Empty when the force code is not registered.",
     )
     force_code = models.CharField(max_length=16)
     incident_reference = models.CharField(max_length=64)
@@ -25,7 +29,8 @@ class Notification(models.Model):
     officer_grade = models.CharField(max_length=16)
     child_count = models.PositiveSmallIntegerField(default=0)
     flags = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text="unknown_force, unrouted, unknown_school: what a person must look at.",
     )
 
@@ -81,3 +86,6 @@ class IdempotencyKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["force_code", "key"], name="unique_idempotency_key")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.force_code} {self.key}"

@@ -95,26 +95,28 @@ def notification_receive(
             f"This client sends for force {submitted_by.force.code}, not {body.force_code}."
         )
     digest = body_digest(raw)
-    key_text = (
-        f"Idempotency-Key {idempotency_key!r}" if idempotency_key else ""
-    )
+    key_text = f"Idempotency-Key {idempotency_key!r}" if idempotency_key else ""
 
     def answer_existing() -> Receipt | None:
         if idempotency_key:
-            used = IdempotencyKey.objects.filter(
-                force_code=body.force_code, key=idempotency_key
-            ).select_related("notification").first()
+            used = (
+                IdempotencyKey.objects.filter(force_code=body.force_code, key=idempotency_key)
+                .select_related("notification")
+                .first()
+            )
             if used is not None:
                 if used.body_sha256 != digest:
-                    raise Conflict(f"{key_text} was already used for a different body.",
-                                   code="duplicate_key")
+                    raise Conflict(
+                        f"{key_text} was already used for a different body.", code="duplicate_key"
+                    )
                 return Receipt(notification=used.notification, created=False)
         existing = Notification.objects.filter(
             force_code=body.force_code, incident_reference=body.incident_reference
         ).first()
         if existing is not None:
             return _existing_answer(
-                existing, digest,
+                existing,
+                digest,
                 what=f"Incident reference {body.force_code} {body.incident_reference}",
             )
         return None
@@ -154,13 +156,21 @@ def _store_new(
         child_count=sum(1 for p in body.people if p.role == "child"),
     )
     NotificationVersion.objects.create(
-        notification=notification, number=1, body=raw, body_sha256=digest, received_at=now,
-        channel=channel, api_client=submitted_by,
+        notification=notification,
+        number=1,
+        body=raw,
+        body_sha256=digest,
+        received_at=now,
+        channel=channel,
+        api_client=submitted_by,
     )
     if idempotency_key:
         IdempotencyKey.objects.create(
-            force_code=body.force_code, key=idempotency_key, body_sha256=digest,
-            notification=notification, created_at=now,
+            force_code=body.force_code,
+            key=idempotency_key,
+            body_sha256=digest,
+            notification=notification,
+            created_at=now,
         )
     contacts = contacts_open_for_notification(
         notification=notification, body=body, version=1, received_at=now
@@ -169,7 +179,9 @@ def _store_new(
     if notification.flags:
         notification.save(update_fields=["flags"])
     audit_record(
-        actor=submitted_by or f"bulk import ({channel})", action=Action.CREATE, obj=notification,
+        actor=submitted_by or f"bulk import ({channel})",
+        action=Action.CREATE,
+        obj=notification,
         detail={"version": 1, "contacts": len(contacts), "channel": channel},
     )
     return Receipt(notification=notification, created=True, contacts=contacts)
@@ -212,8 +224,13 @@ def notification_amend(
             return Receipt(notification=notification, created=False)
         number = notification.current_version + 1
         NotificationVersion.objects.create(
-            notification=notification, number=number, body=raw, body_sha256=digest,
-            received_at=now, channel=channel, api_client=submitted_by,
+            notification=notification,
+            number=number,
+            body=raw,
+            body_sha256=digest,
+            received_at=now,
+            channel=channel,
+            api_client=submitted_by,
         )
         updated, opened = contacts_update_for_notification(
             notification=notification, body=body, version=number
@@ -228,9 +245,13 @@ def notification_amend(
         )
         notification.save()
         audit_record(
-            actor=submitted_by or f"bulk import ({channel})", action=Action.UPDATE,
+            actor=submitted_by or f"bulk import ({channel})",
+            action=Action.UPDATE,
             obj=notification,
-            detail={"version": number, "contacts_updated": len(updated),
-                    "contacts_opened": len(opened)},
+            detail={
+                "version": number,
+                "contacts_updated": len(updated),
+                "contacts_opened": len(opened),
+            },
         )
     return Receipt(notification=notification, created=True, contacts=updated + opened)

@@ -66,7 +66,8 @@ class Identifiers(_Strict):
     pnc_id: Annotated[str | None, Field(max_length=40)] = None
     nhs_number: Annotated[str | None, AfterValidator(_nhs_number)] = None
     upn: Annotated[
-        str | None, Field(pattern=r"^[A-Za-z]\d{11}[A-Za-z\d]$", description="DfE unique pupil number")
+        str | None,
+        Field(pattern=r"^[A-Za-z]\d{11}[A-Za-z\d]$", description="DfE unique pupil number"),
     ] = None
 
 
@@ -215,7 +216,9 @@ def _cross_field_errors(doc: dict[str, Any], now: dt.datetime) -> list[Error]:
         answers = risk.get("answers")
         questions = INSTRUMENT_QUESTIONS.get(instrument) if isinstance(instrument, str) else None
         if questions == 0 and answers:
-            errors.append({"loc": ["risk", "answers"], "msg": "DARA takes no answers: send the grade"})
+            errors.append(
+                {"loc": ["risk", "answers"], "msg": "DARA takes no answers: send the grade"}
+            )
         elif questions and isinstance(answers, dict):
             valid_keys = {str(n) for n in range(1, questions + 1)}
             for key in answers:
@@ -246,13 +249,17 @@ def _cross_field_errors(doc: dict[str, Any], now: dt.datetime) -> list[Error]:
                 errors.append({"loc": ["people", i, "unborn"], "msg": "only a child can be unborn"})
             if unborn and person.get("date_of_birth") is not None:
                 errors.append(
-                    {"loc": ["people", i, "date_of_birth"], "msg": "an unborn child has no date of "
-                     "birth: send expected_date_of_birth"}
+                    {
+                        "loc": ["people", i, "date_of_birth"],
+                        "msg": "an unborn child has no date of birth: send expected_date_of_birth",
+                    }
                 )
             if person.get("expected_date_of_birth") is not None and not unborn:
                 errors.append(
-                    {"loc": ["people", i, "expected_date_of_birth"],
-                     "msg": "only for an unborn child (unborn: true)"}
+                    {
+                        "loc": ["people", i, "expected_date_of_birth"],
+                        "msg": "only for an unborn child (unborn: true)",
+                    }
                 )
             if (
                 person.get("role") == "child"
@@ -261,8 +268,10 @@ def _cross_field_errors(doc: dict[str, Any], now: dt.datetime) -> list[Error]:
                 and person.get("age_estimate") is None
             ):
                 errors.append(
-                    {"loc": ["people", i, "date_of_birth"],
-                     "msg": "a child needs date_of_birth or age_estimate"}
+                    {
+                        "loc": ["people", i, "date_of_birth"],
+                        "msg": "a child needs date_of_birth or age_estimate",
+                    }
                 )
             if (
                 person.get("role") == "child"

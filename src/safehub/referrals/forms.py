@@ -11,30 +11,50 @@ SEX_CHOICES = [("", "Not known"), ("F", "Female"), ("M", "Male"), ("U", "Unknown
 
 class ManualContactForm(forms.Form):
     referral_source = forms.ChoiceField(
-        label="Who is making the contact?", choices=[("", "Choose a source"), *MANUAL_SOURCES],
+        label="Who is making the contact?",
+        choices=[("", "Choose a source"), *MANUAL_SOURCES],
         help_text="The referral source recorded in the children in need census.",
     )
-    referrer_name = forms.CharField(label="Referrer's name", max_length=200, required=False,
-                                    help_text="Leave empty for an anonymous contact.")
+    referrer_name = forms.CharField(
+        label="Referrer's name",
+        max_length=200,
+        required=False,
+        help_text="Leave empty for an anonymous contact.",
+    )
     referrer_organisation = forms.CharField(label="Organisation", max_length=200, required=False)
-    referrer_contact = forms.CharField(label="How to reach the referrer", max_length=200,
-                                       required=False, help_text="Phone number or e-mail address.")
+    referrer_contact = forms.CharField(
+        label="How to reach the referrer",
+        max_length=200,
+        required=False,
+        help_text="Phone number or e-mail address.",
+    )
     given_names = forms.CharField(label="Child's first names", max_length=200)
     family_name = forms.CharField(label="Child's last name", max_length=200)
     date_of_birth = forms.DateField(
-        label="Date of birth", required=False, input_formats=["%d/%m/%Y", "%Y-%m-%d"],
+        label="Date of birth",
+        required=False,
+        input_formats=["%d/%m/%Y", "%Y-%m-%d"],
         help_text="For example, 27/03/2017. Leave empty if not known.",
     )
-    age_estimate = forms.IntegerField(label="Age in years, if the date of birth is not known",
-                                      required=False, min_value=0, max_value=17)
+    age_estimate = forms.IntegerField(
+        label="Age in years, if the date of birth is not known",
+        required=False,
+        min_value=0,
+        max_value=17,
+    )
     sex = forms.ChoiceField(label="Sex", choices=SEX_CHOICES, required=False)
     address_line1 = forms.CharField(label="Address line 1", max_length=200, required=False)
     town = forms.CharField(label="Town or city", max_length=100, required=False)
     postcode = forms.CharField(label="Postcode", max_length=10, required=False)
-    school_urn = forms.CharField(label="School URN", max_length=6, required=False,
-                                 help_text="The six-digit unique reference number, if known.")
-    reason = forms.CharField(label="What are you worried about?", widget=forms.Textarea,
-                             max_length=20000)
+    school_urn = forms.CharField(
+        label="School URN",
+        max_length=6,
+        required=False,
+        help_text="The six-digit unique reference number, if known.",
+    )
+    reason = forms.CharField(
+        label="What are you worried about?", widget=forms.Textarea, max_length=20000
+    )
 
     def clean_postcode(self) -> str:
         value = self.cleaned_data["postcode"]
@@ -60,7 +80,9 @@ class ManualContactForm(forms.Form):
 
 class RouteForm(forms.Form):
     council = forms.ModelChoiceField(
-        label="Council", queryset=Agency.objects.filter(kind=AgencyKind.CHILDREN_SERVICES),
-        empty_label="Choose a council", to_field_name="la_code",
+        label="Council",
+        queryset=Agency.objects.filter(kind=AgencyKind.CHILDREN_SERVICES),
+        empty_label="Choose a council",
+        to_field_name="la_code",
     )
     reason = forms.CharField(label="Why this council?", widget=forms.Textarea, max_length=2000)

@@ -51,14 +51,21 @@ class Contact(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     notification = models.ForeignKey(
-        "intake.Notification", on_delete=models.PROTECT, null=True, blank=True,
+        "intake.Notification",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="contacts",
     )
     notification_version = models.PositiveIntegerField(null=True, blank=True)
     child_ref = models.CharField(max_length=20, blank=True)
     local_authority = models.ForeignKey(
-        "accounts.Agency", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="contacts", help_text="Empty until routed.",
+        "accounts.Agency",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contacts",
+        help_text="Empty until routed.",
     )
     routing = models.CharField(max_length=20, choices=Routing.choices)
     status = models.CharField(
@@ -93,7 +100,10 @@ class Contact(models.Model):
     rag = models.CharField(max_length=5, blank=True)
     due_at = models.DateTimeField(null=True, blank=True, help_text="Screening deadline.")
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="assigned_contacts",
     )
     created_by = models.ForeignKey(

@@ -100,14 +100,20 @@ def contacts_update_for_notification(
         contact = existing.get(child.ref)
         if contact is None:
             opened.extend(
-                Contact.objects.bulk_create([
-                    Contact(
-                        notification=notification, notification_version=version,
-                        child_ref=child.ref, received_at=clock.now(),
-                        incident_at=body.occurred_at, referral_source=ReferralSource.POLICE,
-                        police_grade=body.risk.officer_grade, **fields,
-                    )
-                ])
+                Contact.objects.bulk_create(
+                    [
+                        Contact(
+                            notification=notification,
+                            notification_version=version,
+                            child_ref=child.ref,
+                            received_at=clock.now(),
+                            incident_at=body.occurred_at,
+                            referral_source=ReferralSource.POLICE,
+                            police_grade=body.risk.officer_grade,
+                            **fields,
+                        )
+                    ]
+                )
             )
             continue
         if contact.routing == Routing.ROUTED_BY_PERSON:
@@ -166,7 +172,11 @@ def contact_create_manual(
     if postcode and normalised is None:
         raise DomainError("postcode: not a UK postcode")
     council, routing = contact_route_for(postcode=normalised)
-    if council is None and created_by.agency and created_by.agency.kind == AgencyKind.CHILDREN_SERVICES:
+    if (
+        council is None
+        and created_by.agency
+        and created_by.agency.kind == AgencyKind.CHILDREN_SERVICES
+    ):
         # The worker taking the call belongs to a council: it is theirs until a person re-routes.
         council, routing = created_by.agency, Routing.ROUTED_BY_PERSON
     now = clock.now()
@@ -191,8 +201,12 @@ def contact_create_manual(
             routing=routing,
             created_by=created_by,
         )
-        audit_record(actor=created_by, action=Action.CREATE, obj=contact,
-                     detail={"referral_source": referral_source})
+        audit_record(
+            actor=created_by,
+            action=Action.CREATE,
+            obj=contact,
+            detail={"referral_source": referral_source},
+        )
     return contact
 
 
@@ -215,7 +229,10 @@ def contact_route(*, contact: Contact, routed_by: User, council: Agency, reason:
         locked.local_authority = council
         locked.routing = Routing.ROUTED_BY_PERSON
         locked.save(update_fields=["local_authority", "routing"])
-        audit_record(actor=routed_by, action=Action.UPDATE, obj=locked,
-                     detail={"routed_from": previous, "routed_to": council.la_code,
-                             "reason": reason})
+        audit_record(
+            actor=routed_by,
+            action=Action.UPDATE,
+            obj=locked,
+            detail={"routed_from": previous, "routed_to": council.la_code, "reason": reason},
+        )
     return locked

@@ -36,15 +36,22 @@ def queue(request: HttpRequest) -> HttpResponse:
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     with transaction.atomic():
         audit_record(
-            actor=request.user, action=Action.SEARCH, object_type="referrals.queue",
+            actor=request.user,
+            action=Action.SEARCH,
+            object_type="referrals.queue",
             object_id="unrouted" if unrouted else "all",
             detail={"page": page.number, "shown": [str(c.pk) for c in page]},
         )
-    return render(request, "referrals/queue.html", {
-        "page": page, "unrouted": unrouted,
-        "can_route": user_can(request.user, "contact.route"),
-        "can_create": user_can(request.user, "contact.create"),
-    })
+    return render(
+        request,
+        "referrals/queue.html",
+        {
+            "page": page,
+            "unrouted": unrouted,
+            "can_route": user_can(request.user, "contact.route"),
+            "can_create": user_can(request.user, "contact.create"),
+        },
+    )
 
 
 @login_required
@@ -58,15 +65,23 @@ def contact_detail(request: HttpRequest, contact_id: object) -> HttpResponse:
         raw = bytes(current.body)
         body = json.loads(raw)
     with transaction.atomic():
-        audit_record(actor=request.user, action=Action.VIEW, obj=contact,
-                     detail={"notification_version": contact.notification_version})
-    return render(request, "referrals/contact_detail.html", {
-        "contact": contact,
-        "body": body,
-        "raw": json.dumps(body, indent=2, ensure_ascii=False) if body else "",
-        "versions": versions,
-        "route_form": RouteForm() if user_can(request.user, "contact.route") else None,
-    })
+        audit_record(
+            actor=request.user,
+            action=Action.VIEW,
+            obj=contact,
+            detail={"notification_version": contact.notification_version},
+        )
+    return render(
+        request,
+        "referrals/contact_detail.html",
+        {
+            "contact": contact,
+            "body": body,
+            "raw": json.dumps(body, indent=2, ensure_ascii=False) if body else "",
+            "versions": versions,
+            "route_form": RouteForm() if user_can(request.user, "contact.route") else None,
+        },
+    )
 
 
 @login_required
@@ -96,12 +111,20 @@ def contact_route_view(request: HttpRequest, contact_id: object) -> HttpResponse
     form = RouteForm(request.POST)
     if form.is_valid():
         try:
-            contact_route(contact=contact, routed_by=request.user,  # type: ignore[arg-type]
-                          council=form.cleaned_data["council"], reason=form.cleaned_data["reason"])
+            contact_route(
+                contact=contact,
+                routed_by=request.user,  # type: ignore[arg-type]
+                council=form.cleaned_data["council"],
+                reason=form.cleaned_data["reason"],
+            )
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, f"Contact sent to {form.cleaned_data['council'].name}")
         return redirect("referrals:contact_detail", contact_id=contact.pk)
-    return render(request, "referrals/contact_detail.html",
-                  {"contact": contact, "route_form": form, "versions": [], "body": None}, status=422)
+    return render(
+        request,
+        "referrals/contact_detail.html",
+        {"contact": contact, "route_form": form, "versions": [], "body": None},
+        status=422,
+    )

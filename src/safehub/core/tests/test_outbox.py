@@ -18,8 +18,9 @@ from safehub.referrals.models import Contact
 
 def enqueue(subject="Hello") -> OutboxMessage:
     with transaction.atomic():
-        return outbox_enqueue(recipients=["dsl@school.example"], subject=subject,
-                              body="Body text", reason="test")
+        return outbox_enqueue(
+            recipients=["dsl@school.example"], subject=subject, body="Body text", reason="test"
+        )
 
 
 @pytest.mark.django_db
@@ -80,8 +81,12 @@ def test_the_worker_delivers_the_amendment_notice_to_the_allocated_worker(smtp, 
     Contact.objects.filter(child_ref="C1").update(assigned_to=alice)
     amended = example("notification-high-risk.json")
     amended["summary"] = "Amended."
-    notification_amend(force_code="MSP", incident_reference="MSP-26-004821",
-                       raw=json.dumps(amended).encode(), channel=Channel.API)
+    notification_amend(
+        force_code="MSP",
+        incident_reference="MSP-26-004821",
+        raw=json.dumps(amended).encode(),
+        channel=Channel.API,
+    )
     call_command("worker", "--batch", "--interval", "0")
     assert [m["To"] for m in smtp.messages] == ["alice@hub.example"]
     text = smtp.messages[0].get_content()

@@ -24,12 +24,20 @@ def post(client, body: bytes, token: str | None, **headers):
 
 
 def put(client, force: str, ref: str, body: bytes, token: str):
-    return client.put(f"{URL}/{force}/{ref}", data=body, content_type="application/json",
-                      HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client.put(
+        f"{URL}/{force}/{ref}",
+        data=body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
 
 
 def counts() -> tuple[int, int, int]:
-    return Notification.objects.count(), NotificationVersion.objects.count(), Contact.objects.count()
+    return (
+        Notification.objects.count(),
+        NotificationVersion.objects.count(),
+        Contact.objects.count(),
+    )
 
 
 @pytest.mark.django_db
@@ -102,10 +110,16 @@ def test_put_stores_version_two_and_keeps_version_one_byte_for_byte(client, msp_
     post(client, original, msp_token)
     changed = example("notification-high-risk.json")
     changed["summary"] = "Amended: a third child was found at the address."
-    changed["people"].append({
-        "ref": "C3", "role": "child", "given_names": "Ivy", "family_name": "Example",
-        "date_of_birth": "2020-02-02", "sex": "F",
-    })
+    changed["people"].append(
+        {
+            "ref": "C3",
+            "role": "child",
+            "given_names": "Ivy",
+            "family_name": "Example",
+            "date_of_birth": "2020-02-02",
+            "sex": "F",
+        }
+    )
     new_body = json.dumps(changed, indent=1).encode()
     response = put(client, "MSP", "MSP-26-004821", new_body, msp_token)
     assert response.status_code == 201, response.content
@@ -120,16 +134,18 @@ def test_put_stores_version_two_and_keeps_version_one_byte_for_byte(client, msp_
 @pytest.mark.django_db
 def test_put_of_the_current_body_changes_nothing(client, msp_token):
     post(client, example_bytes("notification-high-risk.json"), msp_token)
-    response = put(client, "MSP", "MSP-26-004821",
-                   example_bytes("notification-high-risk.json"), msp_token)
+    response = put(
+        client, "MSP", "MSP-26-004821", example_bytes("notification-high-risk.json"), msp_token
+    )
     assert response.status_code == 200
     assert counts() == (1, 1, 2)
 
 
 @pytest.mark.django_db
 def test_put_of_an_unknown_notification_is_not_found(client, msp_token):
-    response = put(client, "MSP", "MSP-26-004821",
-                   example_bytes("notification-high-risk.json"), msp_token)
+    response = put(
+        client, "MSP", "MSP-26-004821", example_bytes("notification-high-risk.json"), msp_token
+    )
     assert response.status_code == 404
     assert counts() == (0, 0, 0)
 
@@ -192,12 +208,18 @@ def test_more_than_fifty_people_is_refused(client, msp_token):
 
 @pytest.mark.django_db
 def test_idempotency_key_answers_the_same_and_refuses_reuse(client, msp_token):
-    first = post(client, example_bytes("notification-high-risk.json"), msp_token,
-                 HTTP_IDEMPOTENCY_KEY="k-1")
-    again = post(client, example_bytes("notification-high-risk.json"), msp_token,
-                 HTTP_IDEMPOTENCY_KEY="k-1")
-    reused = post(client, example_bytes("notification-no-children.json"), msp_token,
-                  HTTP_IDEMPOTENCY_KEY="k-1")
+    first = post(
+        client, example_bytes("notification-high-risk.json"), msp_token, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    again = post(
+        client, example_bytes("notification-high-risk.json"), msp_token, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    reused = post(
+        client,
+        example_bytes("notification-no-children.json"),
+        msp_token,
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
     assert (first.status_code, again.status_code, reused.status_code) == (201, 200, 409)
     assert again.json()["id"] == first.json()["id"]
     assert Notification.objects.count() == 1
@@ -281,8 +303,16 @@ def test_openapi_document_describes_the_contract_and_its_errors(client):
     assert {"200", "201", "401", "403", "409", "413", "422"} <= set(post_op["responses"])
     body = schema["components"]["schemas"]["NotificationBody"]
     assert set(body["required"]) >= {
-        "schema_version", "force_code", "incident_reference", "occurred_at", "recorded_at",
-        "incident_address", "crime_recorded", "risk", "people", "officer",
+        "schema_version",
+        "force_code",
+        "incident_reference",
+        "occurred_at",
+        "recorded_at",
+        "incident_address",
+        "crime_recorded",
+        "risk",
+        "people",
+        "officer",
     }
     assert "Person" in schema["components"]["schemas"]
     assert client.get("/api/v1/docs").status_code == 200

@@ -11,8 +11,11 @@ from safehub.intake.imports import _iter_json_array
 from safehub.intake.models import Notification, NotificationVersion
 from safehub.referrals.models import Contact
 
-GOOD = ["notification-high-risk.json", "notification-no-children.json",
-        "notification-two-authorities.json"]
+GOOD = [
+    "notification-high-risk.json",
+    "notification-no-children.json",
+    "notification-two-authorities.json",
+]
 
 
 def run_import(path) -> str:

@@ -83,12 +83,19 @@ def test_police_officer_sees_their_forces_contacts(client, percy, two_authoritie
 
 def test_manual_contact_from_a_school_carries_its_cin_source(client, alice):
     client.force_login(alice)
-    response = client.post(reverse("referrals:contact_new"), {
-        "referral_source": "2A", "referrer_name": "Dana Nolan",
-        "referrer_organisation": "Birkenhead St Mary's Primary School",
-        "given_names": "Tom", "family_name": "Sample", "date_of_birth": "03/03/2018",
-        "postcode": "ch41 6ab", "reason": "Came to school with bruises on his arm.",
-    })
+    response = client.post(
+        reverse("referrals:contact_new"),
+        {
+            "referral_source": "2A",
+            "referrer_name": "Dana Nolan",
+            "referrer_organisation": "Birkenhead St Mary's Primary School",
+            "given_names": "Tom",
+            "family_name": "Sample",
+            "date_of_birth": "03/03/2018",
+            "postcode": "ch41 6ab",
+            "reason": "Came to school with bruises on his arm.",
+        },
+    )
     assert response.status_code == 302
     contact = Contact.objects.get()
     assert contact.referral_source == "2A"
@@ -99,10 +106,16 @@ def test_manual_contact_from_a_school_carries_its_cin_source(client, alice):
 
 def test_manual_contact_errors_name_the_field_and_store_nothing(client, alice):
     client.force_login(alice)
-    response = client.post(reverse("referrals:contact_new"), {
-        "referral_source": "", "given_names": "Tom", "family_name": "", "postcode": "NOT A PC",
-        "reason": "",
-    })
+    response = client.post(
+        reverse("referrals:contact_new"),
+        {
+            "referral_source": "",
+            "given_names": "Tom",
+            "family_name": "",
+            "postcode": "NOT A PC",
+            "reason": "",
+        },
+    )
     assert response.status_code == 200
     page = response.content.decode()
     assert "Error: Record a contact" in page
@@ -113,10 +126,15 @@ def test_manual_contact_errors_name_the_field_and_store_nothing(client, alice):
 
 def test_police_is_not_a_manual_source(client, alice):
     client.force_login(alice)
-    response = client.post(reverse("referrals:contact_new"), {
-        "referral_source": "6", "given_names": "Tom", "family_name": "Sample",
-        "reason": "Police called.",
-    })
+    response = client.post(
+        reverse("referrals:contact_new"),
+        {
+            "referral_source": "6",
+            "given_names": "Tom",
+            "family_name": "Sample",
+            "reason": "Police called.",
+        },
+    )
     assert response.status_code == 200
     assert not Contact.objects.exists()
 
@@ -133,8 +151,10 @@ def test_manager_routes_a_split_district_contact(client, mary, make_user, refere
     client.force_login(mary)
     unrouted = client.get(reverse("referrals:queue") + "?show=unrouted").content.decode()
     assert "Amy Example" in unrouted
-    response = client.post(reverse("referrals:contact_route", args=[contact.pk]),
-                           {"council": "341", "reason": "The family's home is in Walton."})
+    response = client.post(
+        reverse("referrals:contact_route", args=[contact.pk]),
+        {"council": "341", "reason": "The family's home is in Walton."},
+    )
     assert response.status_code == 302
     contact.refresh_from_db()
     assert contact.local_authority.la_code == "341"
@@ -146,8 +166,9 @@ def test_manager_routes_a_split_district_contact(client, mary, make_user, refere
 def test_social_worker_cannot_route(client, alice, two_authorities):
     client.force_login(alice)
     contact = contact_of("C1")
-    response = client.post(reverse("referrals:contact_route", args=[contact.pk]),
-                           {"council": "341", "reason": "x"})
+    response = client.post(
+        reverse("referrals:contact_route", args=[contact.pk]), {"council": "341", "reason": "x"}
+    )
     assert response.status_code == 403
     contact.refresh_from_db()
     assert contact.local_authority.la_code == "344"

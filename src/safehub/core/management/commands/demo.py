@@ -37,8 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--notifications", type=int, default=400)
         parser.add_argument("--days", type=int, default=21)
         parser.add_argument("--bind", default="127.0.0.1:8000")
-        parser.add_argument("--setup-only", action="store_true",
-                            help="Load the demo data, print the logins, start nothing.")
+        parser.add_argument(
+            "--setup-only",
+            action="store_true",
+            help="Load the demo data, print the logins, start nothing.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         var = Path(settings.VAR_DIR)
@@ -67,24 +70,35 @@ class Command(BaseCommand):
                 password = "-".join(secrets.token_hex(3) for _ in range(3))
                 user, _ = User.objects.update_or_create(
                     username=username,
-                    defaults={"agency": Agency.objects.get(code=agency_code), "roles": roles,
-                              "first_name": first, "last_name": last,
-                              "email": f"{username}@hub.example"},
+                    defaults={
+                        "agency": Agency.objects.get(code=agency_code),
+                        "roles": roles,
+                        "first_name": first,
+                        "last_name": last,
+                        "email": f"{username}@hub.example",
+                    },
                 )
                 user.set_password(password)
                 user.save()
                 logins.setdefault("people", {})[username] = {
-                    "password": password, "agency": agency_code, "roles": roles,
+                    "password": password,
+                    "agency": agency_code,
+                    "roles": roles,
                 }
             if not User.objects.filter(username="admin").exists():
                 password = "-".join(secrets.token_hex(3) for _ in range(3))
-                User.objects.create_superuser("admin", "admin@hub.example", password,
-                                              roles=["administrator"])
+                User.objects.create_superuser(
+                    "admin", "admin@hub.example", password, roles=["administrator"]
+                )
                 logins.setdefault("people", {})["admin"] = {
-                    "password": password, "agency": "", "roles": ["administrator"],
+                    "password": password,
+                    "agency": "",
+                    "roles": ["administrator"],
                 }
             if "api_token" not in logins:
-                logins["api_token"] = apiclient_create(force_code="MSP", name="Demo records system")[1]
+                logins["api_token"] = apiclient_create(
+                    force_code="MSP", name="Demo records system"
+                )[1]
         path.write_text(json.dumps(logins, indent=2))
         path.chmod(0o600)
         return logins
@@ -108,11 +122,15 @@ class Command(BaseCommand):
 
     def _print_logins(self, logins: dict[str, Any], bind: str) -> None:
         self.stdout.write("")
-        self.stdout.write(f"safehub demo hub: http://{bind}/   (everyone and everything is fictional)")
+        self.stdout.write(
+            f"safehub demo hub: http://{bind}/   (everyone and everything is fictional)"
+        )
         self.stdout.write("Sign in as:")
         for username, login in logins["people"].items():
             roles = ", ".join(login["roles"])
-            self.stdout.write(f"  {username:<22} {login['password']:<22} {login['agency']:<6} {roles}")
+            self.stdout.write(
+                f"  {username:<22} {login['password']:<22} {login['agency']:<6} {roles}"
+            )
         self.stdout.write(f"API token for force MSP: {logins['api_token']}")
         self.stdout.write(f"API documentation: http://{bind}/api/v1/docs")
         self.stdout.write("Press Ctrl-C to stop.")

@@ -11,25 +11,37 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("SAFEHUB_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--workers", type=int,
-                            default=int(os.environ.get("SAFEHUB_WEB_WORKERS", "3")))
-        parser.add_argument("--threads", type=int,
-                            default=int(os.environ.get("SAFEHUB_WEB_THREADS", "4")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("SAFEHUB_WEB_WORKERS", "3"))
+        )
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("SAFEHUB_WEB_THREADS", "4"))
+        )
         parser.add_argument("--no-collectstatic", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["no_collectstatic"]:
             call_command("collectstatic", interactive=False, verbosity=0)
         argv = [
-            sys.executable, "-m", "gunicorn", "safehub.wsgi:application",
-            "--bind", options["bind"],
-            "--workers", str(options["workers"]),
-            "--threads", str(options["threads"]),
-            "--worker-class", "gthread",
-            "--access-logfile", "-",
-            "--graceful-timeout", "20",
-            "--timeout", "60",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "safehub.wsgi:application",
+            "--bind",
+            options["bind"],
+            "--workers",
+            str(options["workers"]),
+            "--threads",
+            str(options["threads"]),
+            "--worker-class",
+            "gthread",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "20",
+            "--timeout",
+            "60",
         ]
         sys.stdout.flush()
         # Replace this process, so that signals reach gunicorn's master directly.
-        os.execv(sys.executable, argv)
+        os.execv(sys.executable, argv)  # noqa: S606 (the argument list is ours)

@@ -8,10 +8,12 @@ class Command(BaseCommand):
     help = "Run the background worker: delivers the outbox and runs scheduled work."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--interval", type=float, default=1.0,
-                            help="Seconds between polls when idle.")
-        parser.add_argument("--batch", action="store_true",
-                            help="Run what is due, then stop (for cron or tests).")
+        parser.add_argument(
+            "--interval", type=float, default=1.0, help="Seconds between polls when idle."
+        )
+        parser.add_argument(
+            "--batch", action="store_true", help="Run what is due, then stop (for cron or tests)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from safehub.core.outbox import outbox_deliver_due

@@ -23,8 +23,12 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file")
         show = not options["no_progress"] and self.stdout.isatty()
         with Progress(
-            TextColumn("Importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-            disable=not show, transient=True,
+            TextColumn("Importing"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            disable=not show,
+            transient=True,
         ) as progress:
             bar = progress.add_task("import", total=path.stat().st_size)
             try:
