@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "ninja",
     "safehub.core",
     "safehub.accounts",
+    "safehub.timescales",
     "safehub.audit",
     "safehub.intake",
     "safehub.referrals",

@@ -1,0 +1,100 @@
+"""The data behind the working-day calendar: the administrator's corrections to the bank-holiday
+list, each school's own closures and the time its day starts."""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from safehub.accounts.models import Agency, AgencyKind
+from safehub.core import clock
+
+# Used for any school without a SchoolDayStart row. Operation Encompass asks for the notification
+# "before the start of the next school day"; 08:30 is the usual start in England.
+DEFAULT_SCHOOL_DAY_START = dt.time(8, 30)
+
+
+class BankHolidayOverride(models.Model):
+    """A correction to the England and Wales list from the `holidays` package: a one-off bank
+    holiday the package does not know yet (a state funeral, a coronation), or a package date that
+    is not a holiday after all. It wins over the package for its date."""
+
+    date = models.DateField(unique=True)
+    is_holiday = models.BooleanField(
+        default=True,
+        help_text="Ticked: a bank holiday. Unticked: a working day, whatever the package says.",
+    )
+    name = models.CharField(max_length=200, blank=True, help_text="e.g. State funeral.")
+    created_at = models.DateTimeField(default=clock.now, editable=False)
+    # Wall-clock time of the last change; with the row count it tells every process that its
+    # cached calendar is stale (see calendar.working_calendar).
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        what = "bank holiday" if self.is_holiday else "not a bank holiday"
+        return f"{self.date:%a %d %b %Y}: {what}" + (f" ({self.name})" if self.name else "")
+
+
+def _require_school(agency: Agency) -> None:
+    if agency.kind != AgencyKind.SCHOOL:
+        raise ValidationError({"school": f"{agency} is not a school."})
+
+
+class SchoolClosure(models.Model):
+    """Days a school is shut on top of weekends and bank holidays: holidays, half terms, INSET
+    days. Both ends are included."""
+
+    school = models.ForeignKey(
+        Agency,
+        on_delete=models.CASCADE,
+        related_name="school_closures",
+        limit_choices_to={"kind": AgencyKind.SCHOOL},
+    )
+    first_day = models.DateField()
+    last_day = models.DateField()
+    reason = models.CharField(max_length=200, blank=True, help_text="e.g. October half term.")
+
+    class Meta:
+        ordering = ["school", "first_day"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(first_day__lte=models.F("last_day")),
+                name="school_closure_first_day_not_after_last_day",
+            )
+        ]
+        indexes = [models.Index(fields=["school", "last_day"])]
+
+    def __str__(self) -> str:
+        return f"{self.school}: {self.first_day} to {self.last_day}"
+
+    def clean(self) -> None:
+        if self.school_id is not None:
+            _require_school(self.school)
+        if self.first_day and self.last_day and self.first_day > self.last_day:
+            raise ValidationError({"last_day": "The last day cannot be before the first day."})
+
+
+class SchoolDayStart(models.Model):
+    """When a school's day starts, where it is not DEFAULT_SCHOOL_DAY_START. An Encompass
+    notification is due by then (London time)."""
+
+    school = models.OneToOneField(
+        Agency,
+        on_delete=models.CASCADE,
+        related_name="school_day_start",
+        limit_choices_to={"kind": AgencyKind.SCHOOL},
+    )
+    starts_at = models.TimeField(help_text="London time, e.g. 08:45.")
+
+    class Meta:
+        ordering = ["school"]
+
+    def __str__(self) -> str:
+        return f"{self.school}: {self.starts_at:%H:%M}"
+
+    def clean(self) -> None:
+        if self.school_id is not None:
+            _require_school(self.school)
