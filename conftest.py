@@ -6,22 +6,9 @@ in Liverpool and must never see a Wirral child; Percy is a police officer in the
 health practitioner, who sees no contact unless one is shared with her.
 """
 
-import json
-from pathlib import Path
-
 import pytest
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "shared" / "spec"
-EXAMPLES_DIR = SPEC_DIR / "examples"
-PASSWORD = "correct horse battery staple"
-
-
-def example_bytes(name: str) -> bytes:
-    return (EXAMPLES_DIR / name).read_bytes()
-
-
-def example(name: str) -> dict:
-    return json.loads(example_bytes(name))
+from safehub.core.testing import PASSWORD, SmtpSink
 
 
 @pytest.fixture
@@ -97,38 +84,6 @@ def frozen_now():
 
     with clock.frozen(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)):
         yield
-
-
-class SmtpSink:
-    """A real SMTP server on localhost that keeps what it receives."""
-
-    def __init__(self) -> None:
-        import socket
-
-        from aiosmtpd.controller import Controller
-
-        self.messages: list = []
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self._controller_class = Controller
-        self.controller = None
-
-    async def handle_DATA(self, server, session, envelope):
-        from email import message_from_bytes, policy
-
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-    def start(self) -> None:
-        # A stopped controller cannot start again: each start is a new server on the same port.
-        self.controller = self._controller_class(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture

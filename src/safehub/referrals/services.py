@@ -1,13 +1,14 @@
 """Writes on contacts: opening them from notifications and manual contacts, routing them."""
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 
 from safehub.accounts.models import Agency, AgencyKind, User
 from safehub.accounts.permissions import require
-from safehub.accounts.selectors import councils_for_district, school_by_urn
+from safehub.accounts.selectors import councils_for_district, reference_prefetch, school_by_urn
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
 from safehub.core import clock
@@ -68,7 +69,19 @@ def contacts_open_for_notification(
     *, notification: Notification, body: NotificationBody, version: int, received_at: dt.datetime
 ) -> list[Contact]:
     """One contact per child (unborn children included), each routed to the child's council."""
-    contacts = [
+    return Contact.objects.bulk_create(
+        contacts_for_notification(
+            notification=notification, body=body, version=version, received_at=received_at
+        )
+    )
+
+
+def contacts_for_notification(
+    *, notification: Notification, body: NotificationBody, version: int, received_at: dt.datetime
+) -> list[Contact]:
+    """The contacts `contacts_open_for_notification` opens, built but not yet saved: for the bulk
+    import, which saves a whole batch's at once."""
+    return [
         Contact(
             notification=notification,
             notification_version=version,
@@ -82,7 +95,23 @@ def contacts_open_for_notification(
         for child in body.people
         if child.role == "child"
     ]
-    return Contact.objects.bulk_create(contacts)
+
+
+def contacts_prefetch_reference(bodies: Iterable[NotificationBody]) -> None:
+    """Within `reference_cache()`: load, in two queries, the councils and schools that opening the
+    contacts of all these notifications will look up."""
+    districts: set[str] = set()
+    urns: set[str] = set()
+    for body in bodies:
+        for child in body.people:
+            if child.role != "child":
+                continue
+            address = _child_address(child, body.incident_address)
+            if address is not None and address.postcode:
+                districts.add(postcode_district(address.postcode))
+            if child.school_urn:
+                urns.add(child.school_urn)
+    reference_prefetch(districts=districts, school_urns=urns)
 
 
 def contacts_update_for_notification(

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from safehub.accounts.permissions import user_can
@@ -121,6 +122,11 @@ def contact_route_view(request: HttpRequest, contact_id: object) -> HttpResponse
             messages.error(request, exc.message)
         else:
             messages.success(request, f"Contact sent to {form.cleaned_data['council'].name}")
+            try:
+                contact_get(fetched_by=request.user, contact_id=contact.pk)  # type: ignore[arg-type]
+            except NotFound:
+                # Sent to another council: it has left this manager's sight.
+                return redirect(reverse("referrals:queue") + "?show=unrouted")
         return redirect("referrals:contact_detail", contact_id=contact.pk)
     return render(
         request,

@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from conftest import example, example_bytes
 from safehub.core import clock
 from safehub.core.models import OutboxMessage
 from safehub.core.outbox import outbox_deliver_due, outbox_deliver_one, outbox_enqueue
+from safehub.core.testing import example, example_bytes
 from safehub.intake.models import Channel
 from safehub.intake.services import notification_amend, notification_receive
 from safehub.referrals.models import Contact

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from conftest import example, example_bytes
 from safehub.audit.models import AuditEvent
+from safehub.core.testing import example, example_bytes
 from safehub.intake.models import Notification, NotificationVersion
 from safehub.referrals.models import Contact
 

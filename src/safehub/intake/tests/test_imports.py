@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from conftest import example, example_bytes
+from safehub.core.testing import example, example_bytes
 from safehub.intake.imports import _iter_json_array
 from safehub.intake.models import Notification, NotificationVersion
 from safehub.referrals.models import Contact

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from conftest import PASSWORD, example_bytes
 from safehub.audit.models import AuditEvent
+from safehub.core.testing import PASSWORD, example_bytes
 from safehub.intake.models import Channel
 from safehub.intake.services import notification_receive
 from safehub.referrals.models import Contact
@@ -142,7 +142,7 @@ def test_police_is_not_a_manual_source(client, alice):
 def test_manager_routes_a_split_district_contact(client, mary, make_user, reference):
     import json
 
-    from conftest import example
+    from safehub.core.testing import example
 
     body = example("notification-high-risk.json")
     body["incident_address"]["postcode"] = "L9 5AB"  # Liverpool and Sefton share L9

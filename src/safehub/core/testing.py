@@ -1,0 +1,48 @@
+"""What tests share: the spec's example bodies, the personas' password, a real SMTP server."""
+
+import json
+from pathlib import Path
+
+SPEC_DIR = Path(__file__).resolve().parents[4] / "shared" / "spec"
+EXAMPLES_DIR = SPEC_DIR / "examples"
+PASSWORD = "correct horse battery staple"
+
+
+def example_bytes(name: str) -> bytes:
+    return (EXAMPLES_DIR / name).read_bytes()
+
+
+def example(name: str) -> dict:
+    return json.loads(example_bytes(name))
+
+
+class SmtpSink:
+    """A real SMTP server on localhost that keeps what it receives."""
+
+    def __init__(self) -> None:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self._controller_class = Controller
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        # A stopped controller cannot start again: each start is a new server on the same port.
+        self.controller = self._controller_class(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
