@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 SPEC_DIR = Path(__file__).resolve().parents[4] / "shared" / "spec"
 EXAMPLES_DIR = SPEC_DIR / "examples"
@@ -29,7 +30,7 @@ class SmtpSink:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self._controller_class = Controller
-        self.controller = None
+        self.controller: Any = None
 
     async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy

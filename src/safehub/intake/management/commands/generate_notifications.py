@@ -25,8 +25,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--notifications", type=int, required=True, metavar="N")
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--start", type=_date, default=None,
-                            help="First day (YYYY-MM-DD); default: --days before today.")
+        parser.add_argument(
+            "--start",
+            type=_date,
+            default=None,
+            help="First day (YYYY-MM-DD); default: --days before today.",
+        )
         parser.add_argument("--days", type=int, default=30)
         parser.add_argument("--force", default="MSP", help="The police force's code.")
         parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.jsonl")
@@ -39,13 +43,22 @@ class Command(BaseCommand):
         start = options["start"] or dt.date.today() - dt.timedelta(days=days)
         show = not options["no_progress"] and self.stdout.isatty()
         with Progress(
-            TextColumn("Generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            disable=not show, transient=True,
+            TextColumn("Generating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            disable=not show,
+            transient=True,
         ) as progress:
             bar = progress.add_task("generate", total=count)
             written = write_notifications(
-                options["output"], count=count, seed=options["seed"], start=start, days=days,
-                force_code=options["force"], progress=lambda n: progress.update(bar, completed=n),
+                options["output"],
+                count=count,
+                seed=options["seed"],
+                start=start,
+                days=days,
+                force_code=options["force"],
+                progress=lambda n: progress.update(bar, completed=n),
             )
         self.stdout.write(
             f"Wrote {written} notifications ({start} to {start + dt.timedelta(days=days - 1)}) "
