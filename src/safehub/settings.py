@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "safehub.core",
     "safehub.accounts",
     "safehub.timescales",
+    "safehub.risk",
     "safehub.audit",
     "safehub.intake",
     "safehub.referrals",
