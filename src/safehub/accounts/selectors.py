@@ -1,4 +1,60 @@
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
 from safehub.accounts.models import Agency, AgencyKind, ApiClient, PostcodeRoute, hash_token
+
+_reference_cache: ContextVar[dict[tuple[str, str], Any] | None] = ContextVar(
+    "reference_cache", default=None
+)
+
+
+@contextmanager
+def reference_cache() -> Iterator[None]:
+    """Within this block, the reference look-ups below (councils by district, schools by URN,
+    forces by code) each ask the database once per key and then answer from memory: for work on
+    many records at once, such as one batch of a bulk import. Keep the block short: a change to the
+    reference data made while it is open is not seen inside it."""
+    token = _reference_cache.set({})
+    try:
+        yield
+    finally:
+        _reference_cache.reset(token)
+
+
+def _cached[T](kind: str, key: str, load: Callable[[], T]) -> T:
+    cache = _reference_cache.get()
+    if cache is None:
+        return load()
+    if (kind, key) not in cache:
+        cache[kind, key] = load()
+    return cache[kind, key]
+
+
+def reference_prefetch(*, districts: Iterable[str] = (), school_urns: Iterable[str] = ()) -> None:
+    """Within `reference_cache()`: load the councils of all these districts, and all these
+    schools, in one query each, so that `councils_for_district` and `school_by_urn` then answer
+    them from memory. Outside the block it does nothing."""
+    cache = _reference_cache.get()
+    if cache is None:
+        return
+    wanted = {d for d in districts if ("district", d) not in cache}
+    if wanted:
+        councils: dict[str, list[Agency]] = {d: [] for d in wanted}
+        routes = PostcodeRoute.objects.select_related("council").filter(district__in=wanted)
+        for route in routes:
+            councils[route.district].append(route.council)
+        for district, found in councils.items():
+            cache["district", district] = found
+    urns = {u for u in school_urns if ("school", u) not in cache}
+    if urns:
+        schools = {
+            school.urn: school
+            for school in Agency.objects.filter(kind=AgencyKind.SCHOOL, urn__in=urns)
+        }
+        for urn in urns:
+            cache["school", urn] = schools.get(urn)
 
 
 def apiclient_by_token(*, token: str) -> ApiClient | None:
@@ -13,15 +69,29 @@ def apiclient_by_token(*, token: str) -> ApiClient | None:
 
 
 def councils_for_district(*, district: str) -> list[Agency]:
-    return [
-        route.council
-        for route in PostcodeRoute.objects.select_related("council").filter(district=district)
-    ]
+    return list(
+        _cached(
+            "district",
+            district,
+            lambda: [
+                route.council
+                for route in PostcodeRoute.objects.select_related("council").filter(
+                    district=district
+                )
+            ],
+        )
+    )
 
 
 def school_by_urn(*, urn: str) -> Agency | None:
-    return Agency.objects.filter(kind=AgencyKind.SCHOOL, urn=urn).first()
+    return _cached(
+        "school", urn, lambda: Agency.objects.filter(kind=AgencyKind.SCHOOL, urn=urn).first()
+    )
 
 
 def force_by_code(*, code: str) -> Agency | None:
-    return Agency.objects.filter(kind=AgencyKind.POLICE_FORCE, code=code).first()
+    return _cached(
+        "force",
+        code,
+        lambda: Agency.objects.filter(kind=AgencyKind.POLICE_FORCE, code=code).first(),
+    )
