@@ -17,6 +17,7 @@ from safehub.core.api_auth import client_token, staff_session
 from safehub.core.errors import DomainError, NotFound
 from safehub.intake.models import Channel, Notification
 from safehub.intake.services import Receipt, notification_amend, notification_receive
+from safehub.referrals.models import Contact
 
 router = Router(tags=["notifications"])
 
@@ -111,8 +112,10 @@ def _read_body(request: HttpRequest) -> bytes:
     return raw
 
 
-def _receipt(notification: Notification) -> dict[str, Any]:
-    contacts = notification.contacts.select_related("local_authority").order_by("child_ref")
+def _receipt(notification: Notification, contacts: list[Contact] | None = None) -> dict[str, Any]:
+    if contacts is None:
+        contacts = list(notification.contacts.select_related("local_authority"))
+    contacts = sorted(contacts, key=lambda c: c.child_ref)
     return {
         "id": str(notification.pk),
         "received_at": notification.received_at,
@@ -130,8 +133,11 @@ def _receipt(notification: Notification) -> dict[str, Any]:
     }
 
 
-def _answer(receipt: Receipt) -> Status:
-    return Status(201 if receipt.created else 200, _receipt(receipt.notification))
+def _answer(receipt: Receipt, *, complete: bool = False) -> Status:
+    """201 for a new notification or version, 200 for a repeat. `complete`: the receipt holds
+    every contact of the notification, so there is no need to read them again."""
+    contacts = receipt.contacts if complete and receipt.created else None
+    return Status(201 if receipt.created else 200, _receipt(receipt.notification, contacts))
 
 
 ERRORS: dict[int, Any] = {
@@ -164,7 +170,7 @@ def notification_create(request: HttpRequest) -> Status:
         submitted_by=request.auth,  # type: ignore[attr-defined]
         idempotency_key=request.headers.get("Idempotency-Key") or None,
     )
-    return _answer(receipt)
+    return _answer(receipt, complete=True)
 
 
 @router.put(

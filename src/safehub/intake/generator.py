@@ -943,7 +943,8 @@ def upn_check_letter(twelve: str) -> str:
 
 
 def _pnc_check(year: int, serial: int) -> str:
-    return "ZABCDEFGHJKLMNPQRTUVWXY"[int(f"{year:02d}{serial:07d}") % 23]
+    """PNC ID check character: the two-digit year and the serial, as one number, modulus 23."""
+    return "ZABCDEFGHJKLMNPQRTUVWXY"[(year * 10_000_000 + serial) % 23]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -962,24 +963,18 @@ class _Address:
 
 
 class _Person:
-    __slots__ = (
-        "address",
-        "dob",
-        "dob_s",
-        "family",
-        "given",
-        "heritage",
-        "lives_home",
-        "maiden",
-        "nhs",
-        "pid",
-        "pnc",
-        "school_mode",
-        "schools",
-        "sex",
-        "unknown_urn",
-        "upn",
-    )
+    """One person as the truth knows them. What is usually absent is a class default, so that
+    making a person costs little."""
+
+    maiden: str | None = None
+    nhs: str | None = None
+    pnc: str | None = None
+    upn: str | None = None
+    address: _Address | None = None
+    lives_home = True
+    school_mode = "known"
+    unknown_urn: str | None = None
+    schools: dict[str, str]  # children only
 
     def __init__(
         self, pid: int, given: str, family: str, sex: str, dob: dt.date | None, heritage: str
@@ -987,15 +982,6 @@ class _Person:
         self.pid, self.given, self.family, self.sex, self.dob = pid, given, family, sex, dob
         self.dob_s = dob.isoformat() if dob is not None else None
         self.heritage = heritage
-        self.maiden: str | None = None
-        self.nhs: str | None = None
-        self.pnc: str | None = None
-        self.upn: str | None = None
-        self.address: _Address | None = None
-        self.lives_home = True
-        self.school_mode = "known"
-        self.schools: dict[str, str] = {}
-        self.unknown_urn: str | None = None
 
 
 class _Child:
@@ -1127,7 +1113,11 @@ class _Generator:
             self.given["british", "F", decade] = _table(names)
         for decade, names in _BRITISH_MALE.items():
             self.given["british", "M", decade] = _table(names)
-        self.surnames: dict[str, _Table] = {"british": _table(_BRITISH_SURNAMES, s=0.9, q=4)}
+        # british_given[sex][decade index]: 1940s, 1950s, ... 2020s
+        self.british_given = {
+            sex: [self.given["british", sex, 1940 + 10 * i] for i in range(9)] for sex in "FM"
+        }
+        self.surnames: dict[str, _Table] = {"british": _table(_BRITISH_SURNAMES, s=0.9, q=9)}
         for name, spec in _HERITAGE.items():
             if name == "british":
                 continue
@@ -1383,16 +1373,16 @@ class _Generator:
                 return nine + str(check)
 
     def _adult(self, heritage: str, sex: str, age: int, on: dt.date) -> _Person:
-        dob = self._dob(on, age)
-        person = _Person(
-            self._pid(),
-            self._given(heritage, sex, dob.year),
-            self._surname(heritage, sex),
-            sex,
-            dob,
-            heritage,
-        )
-        return person
+        rnd = self.rng.random
+        dob = dt.date.fromordinal(on.toordinal() - int((age + rnd()) * 365.2425))
+        if heritage == "british":
+            table = self.british_given[sex][min(8, max(0, dob.year // 10 - 194))]
+        else:
+            table = self.given[heritage, sex, 1 if dob.year >= 2005 else 0]
+        given = table.items[bisect_right(table.cum, rnd() * table.total)]
+        pid = self.next_pid
+        self.next_pid += self.id_step
+        return _Person(pid, given, self._surname(heritage, sex), sex, dob, heritage)
 
     def _address(self, district: str | None = None, la: str | None = None) -> _Address:
         rnd = self.rng.random
@@ -1456,6 +1446,7 @@ class _Generator:
         person = _Person(
             self._pid(), self._given(heritage, sex, dob.year), family, sex, dob, heritage
         )
+        person.schools = {}
         r = rnd()
         person.school_mode = "known" if r < 0.83 else ("unknown" if r < 0.88 else "none")
         if person.school_mode == "unknown":

@@ -129,14 +129,13 @@ def notification_receive(
             )
         return None
 
-    found = answer_existing()
-    if found is not None:
-        return found
+    # Write first and let the unique constraints find a repeat: repeats are rare, and this way a
+    # new notification costs no look-up and two identical requests racing each other are safe.
     try:
         with transaction.atomic():
             return _store_new(body, raw, digest, channel, submitted_by, idempotency_key, now)
     except IntegrityError:
-        # Another request stored the same key between our look and our write: answer as it did.
+        # Stored already (by an earlier or a concurrent request): answer as it was answered.
         found = answer_existing()
         if found is None:
             raise
