@@ -184,6 +184,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING or DEMO
 
+# How long each process keeps postcode routing and schools in memory; 0: ask the database each time.
+SAFEHUB_REFERENCE_CACHE_SECONDS = env_int(
+    "SAFEHUB_REFERENCE_CACHE_SECONDS", 0 if TESTING else 30, minimum=0
+)
+
 # The notification contract: more than 1 MiB is refused with 413.
 NOTIFICATION_MAX_BYTES = 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = NOTIFICATION_MAX_BYTES

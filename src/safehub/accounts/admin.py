@@ -1,18 +1,35 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 
 from safehub.accounts.models import Agency, ApiClient, PostcodeRoute, User
+from safehub.accounts.selectors import reference_snapshot_clear
+
+
+class ReferenceAdmin(admin.ModelAdmin):
+    """Routing and schools are cached in each process: forget this process's copy on a change
+    (the others pick it up within SAFEHUB_REFERENCE_CACHE_SECONDS)."""
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(reference_snapshot_clear)
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        super().delete_model(request, obj)
+        transaction.on_commit(reference_snapshot_clear)
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(ReferenceAdmin):
     list_display = ["name", "kind", "code", "la_code", "urn", "council", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["name", "code", "la_code", "urn"]
 
 
 @admin.register(PostcodeRoute)
-class PostcodeRouteAdmin(admin.ModelAdmin):
+class PostcodeRouteAdmin(ReferenceAdmin):
     list_display = ["district", "council"]
     list_filter = ["council"]
     search_fields = ["district"]

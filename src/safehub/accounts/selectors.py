@@ -1,7 +1,11 @@
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 from safehub.accounts.models import Agency, AgencyKind, ApiClient, PostcodeRoute, hash_token
 
@@ -23,10 +27,54 @@ def reference_cache() -> Iterator[None]:
         _reference_cache.reset(token)
 
 
+@dataclass
+class _Snapshot:
+    """The whole routing and school reference, read at once. It is small: a national hub has a
+    few thousand postcode districts and some 24,000 schools."""
+
+    loaded_at: float
+    entries: dict[tuple[str, str], Any]
+
+
+_snapshot: _Snapshot | None = None
+
+
+def reference_snapshot_clear() -> None:
+    """Forget this process's copy of the reference data (after loading new reference data)."""
+    global _snapshot
+    _snapshot = None
+
+
+def _process_snapshot() -> _Snapshot | None:
+    """Each web or worker process keeps the reference data for `SAFEHUB_REFERENCE_CACHE_SECONDS`
+    (a routing change reaches every process within that time); 0 turns the copy off."""
+    global _snapshot
+    ttl = settings.SAFEHUB_REFERENCE_CACHE_SECONDS
+    if ttl <= 0:
+        return None
+    now = time.monotonic()
+    if _snapshot is None or now - _snapshot.loaded_at > ttl:
+        entries: dict[tuple[str, str], Any] = {}
+        for route in PostcodeRoute.objects.select_related("council"):
+            entries.setdefault(("district", route.district), []).append(route.council)
+        for school in Agency.objects.filter(kind=AgencyKind.SCHOOL):
+            entries["school", school.urn or ""] = school
+        for force in Agency.objects.filter(kind=AgencyKind.POLICE_FORCE):
+            entries["force", force.code] = force
+        _snapshot = _Snapshot(loaded_at=now, entries=entries)
+    return _snapshot
+
+
+_ABSENT = {"district": [], "school": None, "force": None}
+
+
 def _cached[T](kind: str, key: str, load: Callable[[], T]) -> T:
     cache = _reference_cache.get()
     if cache is None:
-        return load()
+        snapshot = _process_snapshot()
+        if snapshot is None:
+            return load()
+        return snapshot.entries.get((kind, key), _ABSENT[kind])  # type: ignore[return-value]
     if (kind, key) not in cache:
         cache[kind, key] = load()
     return cache[kind, key]

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.db import transaction
 
 from safehub.accounts.models import Agency, AgencyKind, ApiClient, PostcodeRoute, hash_token
+from safehub.accounts.selectors import reference_snapshot_clear
 from safehub.core import clock
 from safehub.core.errors import DomainError, NotFound
 
@@ -91,6 +92,7 @@ def reference_load(
         routes.append(PostcodeRoute(district=row["district"].upper(), council=council))
     PostcodeRoute.objects.bulk_create(routes)
     summary.routes = len(routes)
+    transaction.on_commit(reference_snapshot_clear)
     return summary
 
 
