@@ -65,7 +65,7 @@ def _process_snapshot() -> _Snapshot | None:
     return _snapshot
 
 
-_ABSENT = {"district": [], "school": None, "force": None}
+_ABSENT: dict[str, Any] = {"district": [], "school": None, "force": None}
 
 
 def _cached[T](kind: str, key: str, load: Callable[[], T]) -> T:
