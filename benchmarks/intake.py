@@ -111,6 +111,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+WORKER_CLASS = "gthread"
+
+
 class Server:
     """`safehub serve` in its own process group, so that the master and workers stop together."""
 
@@ -129,7 +132,7 @@ class Server:
                 str(threads),
                 "--no-collectstatic",
             ],
-            env=env,
+            env={**env, "SAFEHUB_WEB_WORKER_CLASS": WORKER_CLASS},
             cwd=ROOT,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -445,6 +448,7 @@ def main() -> None:
     parser.add_argument("--import-count", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+    parser.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument(
         "--database-url",
@@ -455,6 +459,8 @@ def main() -> None:
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
+    global WORKER_CLASS
+    WORKER_CLASS = args.worker_class
     if args.notifications < 1 or args.import_count < 1:
         parser.error("counts must be positive")
 
@@ -528,7 +534,8 @@ def bench_api(args, env, token, api_url, start, work, write_notifications) -> di
     paced = bodies[args.notifications :]
     port = free_port()
     print(
-        f"API: {args.workers} gunicorn workers x {args.threads} threads (gthread) on :{port}, "
+        f"API: {args.workers} gunicorn workers x {args.threads} threads ({args.worker_class}) "
+        f"on :{port}, "
         f"{args.clients} clients",
         flush=True,
     )
@@ -537,7 +544,7 @@ def bench_api(args, env, token, api_url, start, work, write_notifications) -> di
         "gunicorn": {
             "workers": args.workers,
             "threads": args.threads,
-            "worker_class": "gthread",
+            "worker_class": args.worker_class,
             "bind": f"127.0.0.1:{port}",
         },
         "generated": total,

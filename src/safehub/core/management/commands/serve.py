@@ -17,6 +17,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads", type=int, default=int(os.environ.get("SAFEHUB_WEB_THREADS", "4"))
         )
+        parser.add_argument(
+            "--worker-class",
+            choices=["gthread", "sync"],
+            default=os.environ.get("SAFEHUB_WEB_WORKER_CLASS", "gthread"),
+            help="gthread: threads per worker, keep-alive; sync: one request at a time per worker.",
+        )
         parser.add_argument("--no-collectstatic", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,7 +40,7 @@ class Command(BaseCommand):
             "--threads",
             str(options["threads"]),
             "--worker-class",
-            "gthread",
+            options["worker_class"],
             "--access-logfile",
             "-",
             "--graceful-timeout",
