@@ -74,6 +74,11 @@ if not SECRET_KEY:
             "`make demo` sets one for the demonstration hub."
         )
 
+# Where people reach safehub, for links in e-mails.
+SAFEHUB_BASE_URL = os.environ.get("SAFEHUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SAFEHUB_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"SAFEHUB_BASE_URL={SAFEHUB_BASE_URL!r} must start with https://")
+
 ALLOWED_HOSTS = env_list("SAFEHUB_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("SAFEHUB_CSRF_TRUSTED_ORIGINS", [])
 
@@ -94,6 +99,7 @@ INSTALLED_APPS = [
     "safehub.audit",
     "safehub.intake",
     "safehub.referrals",
+    "safehub.encompass",
     "safehub.web",
 ]
 

@@ -31,6 +31,9 @@ def _contact_or_404(request: HttpRequest, contact_id: object) -> Contact:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     if not user_can(request.user, "contact.view"):
+        if request.user.has_role("education_safeguarding_lead"):  # type: ignore[union-attr]
+            # A school's safeguarding lead works from the Operation Encompass notices.
+            return redirect("encompass:notice_list")
         return render(request, "403.html", status=403)
     unrouted = request.GET.get("show") == "unrouted"
     contacts = contact_queue(fetched_by=request.user, unrouted=unrouted)  # type: ignore[arg-type]

@@ -1,0 +1,32 @@
+from django.contrib import admin
+
+from safehub.encompass.models import EncompassNotice, NoticeStatusChange
+
+
+class NoticeStatusChangeInline(admin.TabularInline):
+    model = NoticeStatusChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("at", "from_status", "to_status", "by", "note")
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(EncompassNotice)
+class EncompassNoticeAdmin(admin.ModelAdmin):
+    """Read only: notices are made and moved by the services, never by hand."""
+
+    list_display = ("__str__", "recipient", "status", "due_at", "acknowledged_at")
+    list_filter = ("status", "reason_for_recipient")
+    search_fields = ("content__police_reference",)
+    inlines = [NoticeStatusChangeInline]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

@@ -1,0 +1,33 @@
+"""What each role may do with Operation Encompass notices. One table, as in accounts.permissions;
+an action that is not in it is refused (fail closed).
+
+Kept here until the accounts table takes Encompass in: the two tables answer the same way.
+"""
+
+from safehub.accounts.models import Role
+from safehub.core.errors import PermissionDenied
+
+R = Role
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # Read notices in scope: a school's lead its own, a council's education team its inbox's, the
+    # hub's staff those of their council's contacts (see selectors.encompass_notices_for).
+    "encompass.view": frozenset(
+        {R.EDUCATION_SAFEGUARDING_LEAD, R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}
+    ),
+    # Say that the notice was received: the recipient's safeguarding lead only.
+    "encompass.acknowledge": frozenset({R.EDUCATION_SAFEGUARDING_LEAD}),
+}
+
+
+def user_can(user: object, permission: str) -> bool:
+    allowed = PERMISSIONS.get(permission)
+    if allowed is None:
+        return False
+    roles = getattr(user, "roles", None) or []
+    return bool(getattr(user, "is_active", False)) and any(role in allowed for role in roles)
+
+
+def require(user: object, permission: str) -> None:
+    if not user_can(user, permission):
+        raise PermissionDenied(f"Your role does not allow {permission}.")
