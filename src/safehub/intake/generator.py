@@ -1187,6 +1187,10 @@ class _Generator:
         self.offences = {g: _Table(v) for g, v in _OFFENCES_CRIME_BY_GRADE.items()}
         self.not_known_count = _Table([(0, 50), (1, 27), (2, 13), (3, 7), (4, 3)])
         self.banks: dict[tuple[str, bool, bool], list[tuple[int, ...]]] = {}
+        self.forms: dict[
+            tuple[str, bool, bool, int, int],
+            tuple[tuple[int, ...], int, tuple[str, ...], frozenset[int], str],
+        ] = {}
 
         # Officers: a few hundred, some much busier than others.
         rng = random.Random(self.rng.getrandbits(64))
@@ -1262,6 +1266,28 @@ class _Generator:
             bank.append((*forced, *(qn for _, qn in keyed)))
         self.banks[instrument, has_children, baby] = bank
         return bank
+
+    def _form(
+        self, instrument: str, has_children: bool, baby: bool, index: int, k: int
+    ) -> tuple[tuple[int, ...], int, tuple[str, ...], frozenset[int], str]:
+        """The answers with k yes (the first k of a weighted order), made once and kept: the
+        order, how many yes, the yes/no answers, the DASH 27 questions answered yes, and how an
+        officer would sum them up."""
+        bank = self.banks.get((instrument, has_children, baby))
+        if bank is None:
+            bank = self._bank(instrument, has_children, baby)
+        order = bank[index]
+        yes_q = order[:k]
+        questions = _RIC_TO_DASH if instrument == "SAFELIVES_RIC_24" else _DASH_IDENTITY
+        values = ["no"] * len(questions)
+        for qn in yes_q:
+            values[qn - 1] = "yes"
+        factors = frozenset(questions[qn - 1] for qn in yes_q)
+        phrases = [_RATIONALE_PHRASE[q] for q in _RATIONALE_ORDER if q in factors][:3]
+        why = ", ".join(phrases or ["previous incidents", "victim's fear of the suspect"])
+        form = (order, len(yes_q), tuple(values), factors, why)
+        self.forms[instrument, has_children, baby, index, k] = form
+        return form
 
     def _gap_days(self, rnd: Callable[[], float]) -> float:
         """Days until a household's next notification (always within 12 months)."""
@@ -1686,34 +1712,33 @@ class _Generator:
         # The yes answers: the first k questions of a weighted random order of the questions
         # that can be yes (pregnancy only with a pregnancy or a baby, first; children's questions
         # only with children).
-        bank = self.banks.get((instrument, has_children, baby))
-        if bank is None:
-            bank = self._bank(instrument, has_children, baby)
-        order = bank[int(rnd() * _BANK_SIZE)]
-        yes_q = order[:k]
-        questions = _RIC_TO_DASH if instrument == "SAFELIVES_RIC_24" else _DASH_IDENTITY
-        factors = {questions[qn - 1] for qn in yes_q}
+        key = (instrument, has_children, baby, int(rnd() * _BANK_SIZE), k)
+        form = self.forms.get(key)
+        if form is None:
+            form = self._form(*key)
+        order, n_yes, base, factors, why = form
         answers: dict[str, str] | None = None
         if instrument != "DARA":
-            n_questions = len(questions)
-            values = ["no"] * n_questions
-            for qn in yes_q:
-                values[qn - 1] = "yes"
-            rest = len(order) - len(yes_q)
-            if rest > 0:
-                for _ in range(int(self.not_known_count.pick(rnd()))):
-                    values[order[len(yes_q) + int(rnd() * rest)] - 1] = "not_known"
-            answers = dict(zip(_KEYS_1_27[:n_questions], values, strict=True))
+            n_questions = len(base)
+            rest = len(order) - n_yes
+            n_not_known = int(self.not_known_count.pick(rnd())) if rest > 0 else 0
+            if n_not_known:
+                values = list(base)
+                for _ in range(n_not_known):
+                    values[order[n_yes + int(rnd() * rest)] - 1] = "not_known"
+                answers = dict(zip(_KEYS_1_27[:n_questions], values, strict=True))
+            else:
+                answers = dict(zip(_KEYS_1_27[:n_questions], base, strict=True))
             if rnd() < 0.12:  # some questions not asked
                 for _ in range(1 + int(rnd() * 3)):
-                    key = _KEY[1 + int(rnd() * n_questions)]
-                    if answers.get(key) != "yes":
-                        answers.pop(key, None)
+                    unasked = _KEY[1 + int(rnd() * n_questions)]
+                    if answers.get(unasked) != "yes":
+                        answers.pop(unasked, None)
         risk: dict[str, Any] = {"instrument": instrument}
         if answers is not None:
             risk["answers"] = answers
         risk["officer_grade"] = grade
-        rationale = self._rationale(grade, factors, judgement, instrument)
+        rationale = self._rationale(grade, factors, judgement, instrument, why)
         if rationale:
             risk["officer_rationale"] = rationale
         if judgement:
@@ -1870,23 +1895,19 @@ class _Generator:
         return body, label
 
     def _rationale(
-        self, grade: str, factors: set[int], judgement: bool, instrument: str
+        self, grade: str, factors: frozenset[int], judgement: bool, instrument: str, why: str
     ) -> str | None:
         rnd = self.rng.random
         if not judgement and instrument != "DARA" and rnd() < 0.35:
             return None
         if grade == "standard" and (not factors or rnd() < 0.5):
             return _STANDARD_RATIONALES[int(rnd() * len(_STANDARD_RATIONALES))]
-        phrases = [_RATIONALE_PHRASE[q] for q in _RATIONALE_ORDER if q in factors][:3]
-        if not phrases:
-            phrases = ["previous incidents", "victim's fear of the suspect"]
-        why = ", ".join(phrases)
         if judgement:
             template = _JUDGEMENT_REASONS[int(rnd() * len(_JUDGEMENT_REASONS))]
             return template.format(grade=grade, why=why)
         return why[0].upper() + why[1:] + "."
 
-    def _offences(self, grade: str, factors: set[int]) -> list[str]:
+    def _offences(self, grade: str, factors: frozenset[int]) -> list[str]:
         rnd = self.rng.random
         offences: list[str] = []
         if 1 in factors and rnd() < 0.6:
@@ -1904,7 +1925,7 @@ class _Generator:
 
     def _summary(
         self,
-        factors: set[int],
+        factors: frozenset[int],
         arrested: bool,
         children: int,
         present: int,
@@ -2351,7 +2372,7 @@ def generate_labelled(
         yield body, label
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 _BATCH = 2000
 _PARALLEL_FROM = 40_000  # below this, starting processes costs more than it saves
 

@@ -12,16 +12,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("SAFEHUB_BIND", "127.0.0.1:8000"))
         parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("SAFEHUB_WEB_WORKERS", "3"))
+            "--workers",
+            type=int,
+            default=int(os.environ.get("SAFEHUB_WEB_WORKERS", 2 * (os.cpu_count() or 1))),
         )
         parser.add_argument(
-            "--threads", type=int, default=int(os.environ.get("SAFEHUB_WEB_THREADS", "4"))
+            "--threads", type=int, default=int(os.environ.get("SAFEHUB_WEB_THREADS", "1"))
         )
         parser.add_argument(
             "--worker-class",
             choices=["gthread", "sync"],
-            default=os.environ.get("SAFEHUB_WEB_WORKER_CLASS", "gthread"),
-            help="gthread: threads per worker, keep-alive; sync: one request at a time per worker.",
+            default=os.environ.get("SAFEHUB_WEB_WORKER_CLASS", "sync"),
+            help="sync (default; measured fastest here, for use behind a proxy): one request at a "
+            "time per worker; gthread: --threads per worker, with keep-alive.",
         )
         parser.add_argument("--no-collectstatic", action="store_true")
 
