@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-SPEC_DIR = Path(__file__).resolve().parents[4] / "shared" / "spec"
-EXAMPLES_DIR = SPEC_DIR / "examples"
+# The contract's example bodies. The project keeps a copy beside its contract tests, so that a
+# clone runs its tests anywhere; a test checks the copy against `../shared/spec` where it exists.
+SHARED_EXAMPLES_DIR = Path(__file__).resolve().parents[4] / "shared" / "spec" / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "intake" / "tests" / "contract_examples"
 PASSWORD = "correct horse battery staple"
 
 

@@ -316,3 +316,13 @@ def test_openapi_document_describes_the_contract_and_its_errors(client):
     }
     assert "Person" in schema["components"]["schemas"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_the_kept_copies_of_the_contract_examples_match_the_published_ones():
+    from safehub.core.testing import EXAMPLES_DIR, SHARED_EXAMPLES_DIR
+
+    if not SHARED_EXAMPLES_DIR.is_dir():
+        pytest.skip("the published spec (../shared/spec) is not beside this clone")
+    published = {p.name: p.read_bytes() for p in SHARED_EXAMPLES_DIR.iterdir()}
+    kept = {p.name: p.read_bytes() for p in EXAMPLES_DIR.iterdir()}
+    assert kept == published
