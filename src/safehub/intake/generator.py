@@ -1686,7 +1686,8 @@ class _Generator:
         # Will they come back?
         if rnd() < (_MORE_REPEATS if repeat else self.repeat_p):
             due = occ_ts + int(self._gap_days(rnd) * _DAY)
-            heapq.heappush(queue, (due, h.hid, h))
+            if due < self.end_ts:  # a return after the window is never seen: keep no memory
+                heapq.heappush(queue, (due, h.hid, h))
 
         # Risk
         instrument = str(self.instruments.pick(rnd()))
@@ -2178,7 +2179,7 @@ class _Generator:
 _KEY = {n: str(n) for n in range(1, 28)}
 _KEYS_1_27 = tuple(str(n) for n in range(1, 28))
 _DASH_IDENTITY = tuple(range(1, 28))
-_BANK_SIZE = 256
+_BANK_SIZE = 128
 _LN10 = math.log(10)
 _LN30 = math.log(30)
 _LN80 = math.log(80)
