@@ -5,11 +5,11 @@
 
 On PostgreSQL databases it creates for itself (and drops at the end):
 
-a. API: generates the notifications, starts `safehub serve` (gunicorn, gthread) on a free loopback
+a. API: generates the notifications, starts `safehub serve` (gunicorn; `--worker-class`) on a free loopback
    port and POSTs them from `--clients` threads, each with its own keep-alive connection:
    * "saturation": closed loop, every client sends its next notification as soon as it has an
      answer: the most the server does, and the latency at that load;
-   * "paced": open loop at `--rate` notifications/s (default 100, the target's load) shared by the
+   * "paced": open loop at `--rate` notifications/s (default 110, so that at least 100 are answered) shared by the
      same clients; latency is counted from the moment a request was due, so a server that falls
      behind is not flattered (no coordinated omission).
    Every answer must be 201, and the database must then hold exactly the notifications sent.
