@@ -5,13 +5,13 @@
 
 On PostgreSQL databases it creates for itself (and drops at the end):
 
-a. API: generates the notifications, starts `safehub serve` (gunicorn; `--worker-class`) on a free loopback
-   port and POSTs them from `--clients` threads, each with its own keep-alive connection:
+a. API: generates the notifications, starts `safehub serve` (gunicorn, `--worker-class`) on a
+   free loopback port and POSTs them from `--clients` threads, each with its own connection:
    * "saturation": closed loop, every client sends its next notification as soon as it has an
      answer: the most the server does, and the latency at that load;
-   * "paced": open loop at `--rate` notifications/s (default 110, so that at least 100 are answered) shared by the
-     same clients; latency is counted from the moment a request was due, so a server that falls
-     behind is not flattered (no coordinated omission).
+   * "paced": open loop at `--rate` notifications/s (default 110, so that at least 100 are
+     answered) shared by the same clients; latency is counted from the moment a request was
+     due, so a server that falls behind is not flattered (no coordinated omission).
    Every answer must be 201, and the database must then hold exactly the notifications sent.
 b. Import: generates `--import-count` notifications to a JSONL file and times `safehub import` as a
    subprocess, with its peak RSS (from `wait4`, for that process alone).
