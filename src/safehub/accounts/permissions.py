@@ -12,6 +12,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "contact.route": frozenset({R.HUB_MANAGER}),
     # The notification as the force sent it.
     "notification.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
+    # Operation Encompass notices in scope: a school's lead its own, a council's education team
+    # its inbox's, the hub's staff those of their council's contacts.
+    "encompass.view": frozenset(
+        {R.EDUCATION_SAFEGUARDING_LEAD, R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}
+    ),
+    # Say that a notice was received: the recipient's safeguarding lead only.
+    "encompass.acknowledge": frozenset({R.EDUCATION_SAFEGUARDING_LEAD}),
 }
 
 

@@ -7,9 +7,9 @@ import uuid
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from safehub.accounts.models import AgencyKind, User
+from safehub.accounts.permissions import user_can
 from safehub.core.errors import NotFound
 from safehub.encompass.models import EncompassNotice, NoticeStatus, overdue_q
-from safehub.encompass.permissions import user_can
 from safehub.referrals.selectors import contacts_in_scope
 
 

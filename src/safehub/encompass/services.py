@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from safehub.accounts.models import Agency, AgencyKind, User
+from safehub.accounts.permissions import require
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
 from safehub.core import clock
@@ -34,7 +35,6 @@ from safehub.encompass.models import (
     NoticeStatusChange,
     RecipientReason,
 )
-from safehub.encompass.permissions import require
 from safehub.encompass.selectors import encompass_notices_for
 from safehub.intake.validation import NotificationBody, Person
 from safehub.referrals.models import Contact

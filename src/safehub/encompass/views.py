@@ -8,13 +8,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from safehub.accounts.permissions import user_can
 from safehub.accounts.permissions import user_can as hub_user_can
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
 from safehub.core import clock
 from safehub.core.errors import Conflict, NotFound, PermissionDenied
 from safehub.encompass.models import EncompassNotice, NoticeStatus
-from safehub.encompass.permissions import user_can
 from safehub.encompass.selectors import encompass_notice_get, encompass_notice_list
 from safehub.encompass.services import encompass_acknowledge
 
