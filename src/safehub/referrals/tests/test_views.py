@@ -172,3 +172,20 @@ def test_social_worker_cannot_route(client, alice, two_authorities):
     assert response.status_code == 403
     contact.refresh_from_db()
     assert contact.local_authority.la_code == "344"
+
+
+def test_a_long_queue_is_paged(client, alice, reference):
+    import json
+
+    from safehub.core.testing import example
+
+    for n in range(26):  # two Wirral children each: 52 contacts
+        body = example("notification-high-risk.json")
+        body["incident_reference"] = f"MSP-26-PAGE{n:02d}"
+        notification_receive(raw=json.dumps(body).encode(), channel=Channel.IMPORT)
+    client.force_login(alice)
+    first = client.get(reverse("referrals:queue")).content.decode()
+    assert 'aria-label="Pages of the queue"' in first
+    assert 'href="?page=2" rel="next"' in first
+    second = client.get(reverse("referrals:queue") + "?page=2").content.decode()
+    assert second.count('class="govuk-table__row"') == 1 + 2  # the header row and two contacts
