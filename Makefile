@@ -46,7 +46,7 @@ test-postgres: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+	SECRET_KEY=lint $(VENV)/bin/mypy
 	SECRET_KEY=lint $(VENV)/bin/safehub makemigrations --check --dry-run
 
 lock: $(VENV)/.installed
