@@ -6,7 +6,6 @@ Every value comes from an environment variable with a typed parser that refuses 
 
 import os
 import secrets
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -50,7 +49,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-TESTING = "pytest" in sys.modules
+# pytest sets PYTEST_VERSION for the run (and the processes it starts); nothing else does.
+TESTING = "PYTEST_VERSION" in os.environ
 DEBUG = env_bool("SAFEHUB_DEBUG")
 DEMO = env_bool("SAFEHUB_DEMO")
 
@@ -198,7 +198,7 @@ SAFEHUB_REFERENCE_CACHE_SECONDS = env_int(
 )
 
 # The notification contract: more than 1 MiB is refused with 413.
-NOTIFICATION_MAX_BYTES = 1024 * 1024
+NOTIFICATION_MAX_BYTES = 1024 * 1024  # as safehub.intake.validation.MAX_BYTES
 DATA_UPLOAD_MAX_MEMORY_SIZE = NOTIFICATION_MAX_BYTES
 
 TASKS = {
@@ -239,8 +239,10 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("SAFEHUB_SSL_REDIRECT", default=not (DEBUG or TESTING or DEMO))
 SECURE_HSTS_SECONDS = env_int("SAFEHUB_HSTS_SECONDS", 0 if (DEBUG or TESTING or DEMO) else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = False
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_PRELOAD = env_bool("SAFEHUB_HSTS_PRELOAD", default=not (DEBUG or TESTING or DEMO))
+# Only behind a proxy that sets X-Forwarded-Proto itself: anyone could send the header otherwise.
+if env_bool("SAFEHUB_BEHIND_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],

@@ -14,10 +14,16 @@ from safehub.accounts.permissions import user_can
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
 from safehub.core.api_auth import client_token, staff_session
-from safehub.core.errors import DomainError, NotFound
+from safehub.core.errors import DomainError, NotFound, PermissionDenied
 from safehub.intake.models import Channel, Notification
-from safehub.intake.services import Receipt, notification_amend, notification_receive
+from safehub.intake.services import (
+    InvalidNotification,
+    Receipt,
+    notification_amend,
+    notification_receive,
+)
 from safehub.referrals.models import Contact
+from safehub.referrals.selectors import contacts_in_scope
 
 router = Router(tags=["notifications"])
 
@@ -164,11 +170,16 @@ ERRORS: dict[int, Any] = {
 )
 def notification_create(request: HttpRequest) -> Status:
     raw = _read_body(request)
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > 255:
+        raise InvalidNotification(
+            [{"loc": ["header", "Idempotency-Key"], "msg": "at most 255 characters"}]
+        )
     receipt = notification_receive(
         raw=raw,
         channel=Channel.API,
         submitted_by=request.auth,  # type: ignore[attr-defined]
-        idempotency_key=request.headers.get("Idempotency-Key") or None,
+        idempotency_key=key,
     )
     return _answer(receipt, complete=True)
 
@@ -220,15 +231,12 @@ def notification_read(
         if client.force.code != force_code:
             raise NotFound("No such notification.")
     else:
-        if not user_can(actor, "notification.view"):
-            raise NotFound("No such notification.")
-        agency_id = getattr(actor, "agency_id", None)
-        in_scope = (
-            notification.force_id == agency_id
-            or notification.contacts.filter(local_authority_id=agency_id).exists()
-        )
+        # The same scope as the contact pages: a notification is visible through its contacts.
+        in_scope = contacts_in_scope(fetched_by=actor).filter(notification=notification).exists()
         if not in_scope:
             raise NotFound("No such notification.")
+        if not user_can(actor, "notification.view"):
+            raise PermissionDenied("Your role does not allow reading notifications.")
     versions = list(notification.versions.all())
     current = next(v for v in versions if v.number == notification.current_version)
     with transaction.atomic():

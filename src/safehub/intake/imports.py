@@ -9,6 +9,7 @@ written whole, with every reason, to `FILE.rejects.jsonl`. Running the same file
 nothing twice: the natural key `(force_code, incident_reference)` makes every record idempotent.
 """
 
+import codecs
 import datetime as dt
 import json
 import multiprocessing
@@ -68,14 +69,17 @@ def _iter_json_array(handle: IO[bytes]) -> Iterator[Record]:
     decoder = json.JSONDecoder()
     skip = re.compile(r"[\s,]*")
     text, pos, number, eof = "", 0, 0, False
+    # A character may straddle two reads: decode incrementally.
+    utf8 = codecs.getincrementaldecoder("utf-8")()
 
     def fill() -> bool:
         nonlocal text, pos, eof
         chunk = handle.read(_CHUNK)
         if not chunk:
             eof = True
+            utf8.decode(b"", final=True)
             return False
-        text, pos = text[pos:] + chunk.decode("utf-8"), 0
+        text, pos = text[pos:] + utf8.decode(chunk), 0
         return True
 
     fill()

@@ -15,12 +15,22 @@ import datetime as dt
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
+from safehub.core.clock import LONDON
 from safehub.core.identifiers import nhs_number_is_valid
 from safehub.core.postcodes import postcode_normalise
 
 MAX_PEOPLE = 50
+MAX_BYTES = 1024 * 1024  # the contract's limit: the API answers 413, the import rejects
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
 
 INSTRUMENT_QUESTIONS = {"SAFELIVES_RIC_24": 24, "DASH_2009_27": 27, "DARA": 0}
@@ -41,6 +51,33 @@ def _nhs_number(value: str | None) -> str | None:
         raise ValueError("not a valid NHS number: 10 digits with a valid check digit")
     return value.replace(" ", "")
 
+
+def _iso_datetime(value: Any) -> Any:
+    """Only ISO 8601 text with an offset: pydantic alone would take a Unix time as well."""
+    if not isinstance(value, str):
+        raise ValueError("not an ISO 8601 date-time")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise ValueError("needs a UTC offset, e.g. 2026-11-20T22:15:00+00:00")
+    return parsed
+
+
+def _iso_date(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("not a date (YYYY-MM-DD)")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a date (YYYY-MM-DD)") from None
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 Postcode = Annotated[str, Field(examples=["CH41 6AB"]), AfterValidator(_postcode)]
 Text = Annotated[str, Field(max_length=2000)]
@@ -87,11 +124,11 @@ class Person(_Strict):
     role: Literal["victim", "suspect", "child", "adult_other"]
     given_names: Annotated[str, Field(min_length=1, max_length=200)]
     family_name: Annotated[str, Field(min_length=1, max_length=200)]
-    date_of_birth: dt.date | None = None
+    date_of_birth: IsoDate | None = None
     age_estimate: Annotated[int | None, Field(ge=0, le=120)] = None
     sex: Literal["M", "F", "U"] | None = None
     unborn: bool = False
-    expected_date_of_birth: dt.date | None = None
+    expected_date_of_birth: IsoDate | None = None
     address: Address | None = None
     lives_at_incident_address: bool | None = None
     safe_contact: SafeContact | None = None
@@ -128,8 +165,8 @@ class NotificationBody(_Strict):
     incident_reference: Annotated[
         str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7E]([\x20-\x7E]*[\x21-\x7E])?$")
     ]
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
+    occurred_at: IsoDateTime
+    recorded_at: IsoDateTime
     incident_address: Address
     crime_recorded: bool
     offences: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list)
@@ -201,7 +238,7 @@ def _cross_field_errors(doc: dict[str, Any], now: dt.datetime) -> list[Error]:
     """The rules that span fields, run over the raw document, tolerant of wrong types."""
     errors: list[Error] = []
     limit = now + FUTURE_TOLERANCE
-    today = now.date()
+    today = now.astimezone(LONDON).date()
 
     occurred, recorded = _parse_dt(doc.get("occurred_at")), _parse_dt(doc.get("recorded_at"))
     for name, value in (("occurred_at", occurred), ("recorded_at", recorded)):
@@ -299,6 +336,8 @@ def validate_notification(
     raw: bytes, *, now: dt.datetime
 ) -> tuple[NotificationBody | None, list[Error]]:
     """Parse and check a raw body. Returns the notification, or None and every problem found."""
+    if len(raw) > MAX_BYTES:
+        return None, [{"loc": ["body"], "msg": f"larger than {MAX_BYTES} bytes (1 MiB)"}]
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -326,3 +326,60 @@ def test_the_kept_copies_of_the_contract_examples_match_the_published_ones():
     published = {p.name: p.read_bytes() for p in SHARED_EXAMPLES_DIR.iterdir()}
     kept = {p.name: p.read_bytes() for p in EXAMPLES_DIR.iterdir()}
     assert kept == published
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["4102444800", "2026-11-20 22:15", "20/11/2026 22:15"])
+def test_only_iso_8601_times_with_an_offset_are_accepted(client, msp_token, value):
+    body = example("notification-high-risk.json")
+    body["occurred_at"] = value
+    response = post(client, json.dumps(body).encode(), msp_token)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["occurred_at"]
+    assert counts() == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_unix_time_is_not_a_date_of_birth(client, msp_token):
+    body = example("notification-high-risk.json")
+    body["people"][2]["date_of_birth"] = "4102444800"
+    response = post(client, json.dumps(body).encode(), msp_token)
+    assert {"loc": ["people", 2, "date_of_birth"], "msg": "not a date (YYYY-MM-DD)"} in (
+        response.json()["errors"]
+    )
+
+
+@pytest.mark.django_db
+def test_a_baby_born_today_in_london_is_not_born_in_the_future(client, msp_token):
+    import datetime as dt
+
+    from safehub.core import clock
+
+    body = example("notification-high-risk.json")
+    body["people"][3]["date_of_birth"] = "2026-06-21"
+    body["occurred_at"] = "2026-06-21T00:05:00+01:00"
+    body["recorded_at"] = "2026-06-21T00:20:00+01:00"
+    # 00:30 British Summer Time on 21 June is still 20 June in UTC.
+    with clock.frozen(dt.datetime(2026, 6, 20, 23, 30, tzinfo=dt.UTC)):
+        response = post(client, json.dumps(body).encode(), msp_token)
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.django_db
+def test_an_idempotency_key_over_255_characters_is_refused(client, msp_token):
+    response = post(
+        client,
+        example_bytes("notification-high-risk.json"),
+        msp_token,
+        HTTP_IDEMPOTENCY_KEY="k" * 256,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert counts() == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_health_practitioner_is_refused_a_notification_she_cannot_see(client, msp_token, harriet):
+    post(client, example_bytes("notification-high-risk.json"), msp_token)
+    client.force_login(harriet)
+    assert client.get(f"{URL}/MSP/MSP-26-004821").status_code == 404

@@ -100,3 +100,22 @@ def test_an_unregistered_force_is_stored_and_flagged(reference, tmp_path):
 def test_a_file_that_is_not_there_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         run_import(tmp_path / "missing.jsonl")
+
+
+def test_a_character_split_between_two_reads_is_read_whole(tmp_path, monkeypatch):
+    from safehub.intake import imports
+
+    monkeypatch.setattr(imports, "_CHUNK", 8)
+    path = tmp_path / "a.json"
+    path.write_bytes('[{"n": "Zoé"}]'.encode())  # "é" is bytes 8 and 9 of the file
+    with path.open("rb") as handle:
+        assert [r.raw for r in _iter_json_array(handle)] == ['{"n": "Zoé"}'.encode()]
+
+
+def test_a_record_over_one_mebibyte_is_rejected_as_the_api_would(reference, tmp_path):
+    body = example("notification-high-risk.json")
+    body["summary"] = "x" * (1024 * 1024)
+    path = tmp_path / "big.jsonl"
+    path.write_text(json.dumps(body) + "\n")
+    assert "1 rejected" in run_import(path)
+    assert not Notification.objects.exists()
