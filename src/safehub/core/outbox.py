@@ -66,17 +66,34 @@ def _send(message: OutboxMessage) -> None:
     email.send(fail_silently=False)
 
 
+LEASE = dt.timedelta(minutes=5)
+
+
 def outbox_deliver_one(*, message_id: int) -> str:
-    """Try to deliver one message. Returns its status afterwards."""
+    """Try to deliver one message. Returns its status afterwards.
+
+    Three short steps, so that no database transaction stays open while the far side answers (on
+    SQLite an open write would stall every other write): claim the message for a few minutes,
+    send it with no transaction open, then record what happened. A worker that dies mid-send
+    leaves the claim to run out, and the message is tried again: delivery is at least once."""
+    now = clock.now()
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
-        if message is None or message.status != OutboxStatus.PENDING:
-            return message.status if message else "missing"
+        if message is None:
+            return "missing"
+        if message.status != OutboxStatus.PENDING or message.next_attempt_at > now:
+            return message.status  # done, dead, or claimed by another worker / not yet due
         message.attempts += 1
-        try:
-            _send(message)
-        except Exception as exc:  # any failure of the far side is retried
-            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        message.next_attempt_at = now + LEASE
+        message.save(update_fields=["attempts", "next_attempt_at"])
+    error = ""
+    try:
+        _send(message)
+    except Exception as exc:  # any failure of the far side is retried
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+    with transaction.atomic():
+        if error:
+            message.last_error = error
             if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
                 message.status = OutboxStatus.DEAD
                 log.error(
@@ -91,8 +108,8 @@ def outbox_deliver_one(*, message_id: int) -> str:
             message.status = OutboxStatus.SENT
             message.sent_at = clock.now()
             message.last_error = ""
-        message.save()
-        return message.status
+        message.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
+    return message.status
 
 
 def outbox_deliver_due() -> int:
@@ -106,3 +123,15 @@ def outbox_deliver_due() -> int:
 @task()
 def outbox_deliver(*, message_id: int) -> str:
     return outbox_deliver_one(message_id=message_id)
+
+
+SWEEP_EVERY = dt.timedelta(minutes=1)
+
+
+@task()
+def outbox_sweep() -> int:
+    """Deliver whatever is due (a message whose delivery task failed, a claim that ran out), then
+    come back in a minute. The worker starts the first sweep."""
+    delivered = outbox_deliver_due()
+    outbox_sweep.using(run_after=clock.now() + SWEEP_EVERY).enqueue()
+    return delivered

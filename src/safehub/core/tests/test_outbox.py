@@ -52,15 +52,17 @@ def test_a_message_that_keeps_failing_is_left_dead_for_a_person(smtp, settings):
     settings.OUTBOX_MAX_ATTEMPTS = 2
     smtp.stop()
     message = enqueue()
-    outbox_deliver_one(message_id=message.pk)
-    assert outbox_deliver_one(message_id=message.pk) == "dead"
+    assert outbox_deliver_one(message_id=message.pk) == "pending"
+    message.refresh_from_db()
+    with clock.frozen(message.next_attempt_at + dt.timedelta(seconds=1)):
+        assert outbox_deliver_one(message_id=message.pk) == "dead"
     smtp.start()
     assert outbox_deliver_one(message_id=message.pk) == "dead"
     assert smtp.messages == []
 
 
 @pytest.mark.django_db
-def test_a_message_is_never_sent_twice(smtp):
+def test_a_delivered_message_is_not_delivered_again(smtp):
     message = enqueue()
     outbox_deliver_one(message_id=message.pk)
     outbox_deliver_one(message_id=message.pk)
@@ -92,3 +94,27 @@ def test_the_worker_delivers_the_amendment_notice_to_the_allocated_worker(smtp, 
     text = smtp.messages[0].get_content()
     assert "version 2" in text
     assert "Amy" not in text  # an e-mail carries no child's details, only where to look
+
+
+@pytest.mark.django_db
+def test_a_message_claimed_by_another_worker_is_left_alone(smtp):
+    message = enqueue()
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        next_attempt_at=clock.now() + dt.timedelta(minutes=4)  # another worker's claim
+    )
+    assert outbox_deliver_one(message_id=message.pk) == "pending"
+    assert smtp.messages == []
+
+
+@pytest.mark.django_db
+def test_a_claim_that_runs_out_is_tried_again(smtp):
+    from safehub.core.outbox import LEASE
+
+    message = enqueue()
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        attempts=1,
+        next_attempt_at=clock.now() + LEASE,  # a worker died while sending
+    )
+    with clock.frozen(clock.now() + LEASE + dt.timedelta(seconds=1)):
+        assert outbox_deliver_due() == 1
+    assert len(smtp.messages) == 1
