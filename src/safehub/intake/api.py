@@ -120,7 +120,11 @@ def _read_body(request: HttpRequest) -> bytes:
 
 def _receipt(notification: Notification, contacts: list[Contact] | None = None) -> dict[str, Any]:
     if contacts is None:
-        contacts = list(notification.contacts.select_related("local_authority"))
+        contacts = list(
+            notification.contacts.filter(withdrawn_in_version__isnull=True).select_related(
+                "local_authority"
+            )
+        )
     contacts = sorted(contacts, key=lambda c: c.child_ref)
     return {
         "id": str(notification.pk),

@@ -411,7 +411,9 @@ def notification_amend(
         notification.officer_grade = body.risk.officer_grade
         notification.child_count = sum(1 for p in body.people if p.role == "child")
         notification.flags = _flags(
-            body, list(notification.contacts.all()), force_known=notification.force_id is not None
+            body,
+            list(notification.contacts.filter(withdrawn_in_version__isnull=True)),
+            force_known=notification.force_id is not None,
         )
         notification.save()
         audit_record(

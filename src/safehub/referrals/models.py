@@ -96,6 +96,19 @@ class Contact(models.Model):
     witnessed = models.BooleanField(null=True)
     injured = models.BooleanField(null=True)
 
+    withdrawn_in_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The notification's version that no longer names the child.",
+    )
+    reroute_to = models.ForeignKey(
+        "accounts.Agency",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="An amendment puts the child in this council: for a person to decide.",
+    )
     police_grade = models.CharField(max_length=16, blank=True)
     rag = models.CharField(max_length=5, blank=True)
     due_at = models.DateTimeField(null=True, blank=True, help_text="Screening deadline.")
@@ -144,6 +157,10 @@ class Contact(models.Model):
             labels.append(f"To be routed: {self.get_routing_display().lower()}")
         if self.unknown_school:
             labels.append(f"School URN {self.school_urn} not known")
+        if self.withdrawn_in_version:
+            labels.append(f"No longer named in version {self.withdrawn_in_version}")
+        if self.reroute_to_id is not None:
+            labels.append("The amended address is in another council: re-route when ready")
         if self.notification_version and self.notification_version > 1:
             labels.append(f"Amended (version {self.notification_version})")
         return labels

@@ -145,31 +145,52 @@ def contacts_update_for_notification(
                 )
             )
             continue
-        if contact.routing == Routing.ROUTED_BY_PERSON:
+        new_council = fields["local_authority"]
+        keep_council = contact.routing == Routing.ROUTED_BY_PERSON or (
+            contact.assigned_to_id is not None and new_council != contact.local_authority
+        )
+        if keep_council:
+            # A person routed it, or a worker holds it: the move is theirs to make.
             fields.pop("local_authority")
             fields.pop("routing")
+            contact.reroute_to = new_council if new_council != contact.local_authority else None
         for name, value in fields.items():
             setattr(contact, name, value)
         contact.notification_version = version
+        contact.withdrawn_in_version = None
         contact.police_grade = body.risk.officer_grade
         contact.incident_at = body.occurred_at
         contact.save()
         updated.append(contact)
-        if contact.assigned_to is not None and contact.assigned_to.email:
-            outbox_enqueue(
-                recipients=[contact.assigned_to.email],
-                subject=f"Police notification {notification.incident_reference} was amended",
-                body=(
-                    f"The police sent version {version} of notification "
-                    f"{notification.force_code} {notification.incident_reference}, which concerns "
-                    "a child whose contact is allocated to you. Open the contact in safehub to see "
-                    "what changed.\n\n"
-                    f"Contact reference: {contact.pk}\n"
-                ),
-                reason="notification_amended",
-                obj=contact,
-            )
+        _tell_allocated_worker(contact, notification, version, "concerns a child")
+    named = {child.ref for child in body.people if child.role == "child"}
+    for ref, contact in existing.items():
+        if ref not in named and contact.withdrawn_in_version is None:
+            contact.withdrawn_in_version = version
+            contact.save(update_fields=["withdrawn_in_version"])
+            _tell_allocated_worker(contact, notification, version, "no longer names a child")
     return updated, opened
+
+
+def _tell_allocated_worker(
+    contact: Contact, notification: Notification, version: int, what: str
+) -> None:
+    """E-mail the worker holding a contact that a notification changed under them. The e-mail
+    names no one: it says where to look."""
+    if contact.assigned_to is None or not contact.assigned_to.email:
+        return
+    outbox_enqueue(
+        recipients=[contact.assigned_to.email],
+        subject=f"Police notification {notification.incident_reference} was amended",
+        body=(
+            f"The police sent version {version} of notification "
+            f"{notification.force_code} {notification.incident_reference}, which {what} whose "
+            "contact is allocated to you. Open the contact in safehub to see what changed.\n\n"
+            f"Contact reference: {contact.pk}\n"
+        ),
+        reason="notification_amended",
+        obj=contact,
+    )
 
 
 MANUAL_SOURCES = [choice for choice in ReferralSource.choices if choice[0] != ReferralSource.POLICE]

@@ -58,15 +58,17 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def contact_detail(request: HttpRequest, contact_id: object) -> HttpResponse:
-    contact = _contact_or_404(request, contact_id)
-    versions = []
+def _contact_page(
+    request: HttpRequest, contact: Contact, route_form: RouteForm | None, status: int = 200
+) -> HttpResponse:
+    """The contact page, audited as a view of the contact."""
+    versions: list = []
     body = None
+    raw = ""
     if contact.notification is not None:
         versions = list(contact.notification.versions.order_by("-number"))
-        current = versions[0]
-        raw = bytes(current.body)
+        # Shown exactly as the force sent it: the stored bytes, not a re-serialised copy.
+        raw = bytes(versions[0].body).decode("utf-8", errors="replace")
         body = json.loads(raw)
     with transaction.atomic():
         audit_record(
@@ -75,17 +77,21 @@ def contact_detail(request: HttpRequest, contact_id: object) -> HttpResponse:
             obj=contact,
             detail={"notification_version": contact.notification_version},
         )
-    return render(
-        request,
-        "referrals/contact_detail.html",
-        {
-            "contact": contact,
-            "body": body,
-            "raw": json.dumps(body, indent=2, ensure_ascii=False) if body else "",
-            "versions": versions,
-            "route_form": RouteForm() if user_can(request.user, "contact.route") else None,
-        },
-    )
+    context = {
+        "contact": contact,
+        "body": body,
+        "raw": raw,
+        "versions": versions,
+        "route_form": route_form,
+    }
+    return render(request, "referrals/contact_detail.html", context, status=status)
+
+
+@login_required
+def contact_detail(request: HttpRequest, contact_id: object) -> HttpResponse:
+    contact = _contact_or_404(request, contact_id)
+    route_form = RouteForm() if user_can(request.user, "contact.route") else None
+    return _contact_page(request, contact, route_form)
 
 
 @login_required
@@ -131,9 +137,4 @@ def contact_route_view(request: HttpRequest, contact_id: object) -> HttpResponse
                 # Sent to another council: it has left this manager's sight.
                 return redirect(reverse("referrals:queue") + "?show=unrouted")
         return redirect("referrals:contact_detail", contact_id=contact.pk)
-    return render(
-        request,
-        "referrals/contact_detail.html",
-        {"contact": contact, "route_form": form, "versions": [], "body": None},
-        status=422,
-    )
+    return _contact_page(request, contact, form, status=422)

@@ -383,3 +383,40 @@ def test_health_practitioner_is_refused_a_notification_she_cannot_see(client, ms
     post(client, example_bytes("notification-high-risk.json"), msp_token)
     client.force_login(harriet)
     assert client.get(f"{URL}/MSP/MSP-26-004821").status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_amendment_does_not_move_an_allocated_childs_contact(client, msp_token, alice):
+    post(client, example_bytes("notification-high-risk.json"), msp_token)
+    Contact.objects.filter(child_ref="C1").update(assigned_to=alice)
+    changed = example("notification-high-risk.json")
+    changed["people"][2]["address"] = {"line1": "1 New Street", "postcode": "L8 1AA"}
+    changed["people"][2]["lives_at_incident_address"] = False
+    put(client, "MSP", "MSP-26-004821", json.dumps(changed).encode(), msp_token)
+    amy = Contact.objects.get(child_ref="C1")
+    assert amy.local_authority.la_code == "344"  # still with Alice's council
+    assert amy.reroute_to.la_code == "341"
+    assert "re-route" in " ".join(amy.flag_labels)
+
+
+@pytest.mark.django_db
+def test_an_amendment_that_drops_a_child_marks_the_contact_and_tells_its_worker(
+    client, msp_token, alice
+):
+    from safehub.core.models import OutboxMessage
+
+    post(client, example_bytes("notification-high-risk.json"), msp_token)
+    Contact.objects.filter(child_ref="C2").update(assigned_to=alice)
+    changed = example("notification-high-risk.json")
+    changed["people"] = [p for p in changed["people"] if p["ref"] != "C2"]
+    changed["relationships"] = [
+        r for r in changed["relationships"] if "C2" not in (r["from"], r["to"])
+    ]
+    response = put(client, "MSP", "MSP-26-004821", json.dumps(changed).encode(), msp_token)
+    assert [c["child_ref"] for c in response.json()["contacts"]] == ["C1"]
+    leo = Contact.objects.get(child_ref="C2")
+    assert leo.withdrawn_in_version == 2
+    assert "No longer named in version 2" in leo.flag_labels
+    message = OutboxMessage.objects.get()
+    assert message.recipients == ["alice@hub.example"]
+    assert "no longer names a child" in message.body
