@@ -10,6 +10,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "contact.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
     "contact.create": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
     "contact.route": frozenset({R.HUB_MANAGER}),
+    # The front-door decision on a contact, and the manager's sign-off (or return) of it.
+    "contact.decide": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
+    "contact.sign_off": frozenset({R.HUB_MANAGER}),
+    "contact.reassign": frozenset({R.HUB_MANAGER}),
     # The notification as the force sent it.
     "notification.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
     # Operation Encompass notices in scope: a school's lead its own, a council's education team

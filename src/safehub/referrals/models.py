@@ -43,6 +43,9 @@ class Routing(models.TextChoices):
 
 class ContactStatus(models.TextChoices):
     RECEIVED = "received", "Received"
+    SCREENING = "screening", "Screening"
+    DECIDED = "decided", "Decided"
+    CLOSED = "closed", "Closed"
 
 
 class Contact(models.Model):
@@ -168,3 +171,72 @@ class Contact(models.Model):
     @property
     def unknown_school(self) -> bool:
         return bool(self.school_urn) and self.school_id is None
+
+
+class ContactStatusChange(models.Model):
+    """One move of a contact's status: who, when and why. The log explains itself."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=ContactStatus.choices)
+    to_status = models.CharField(max_length=20, choices=ContactStatus.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(db_index=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+
+class Outcome(models.TextChoices):
+    """What the front door decided about a contact."""
+
+    NO_FURTHER_ACTION = "no_further_action", "No further action"
+    INFORMATION_AND_ADVICE = "information_and_advice", "Information and advice"
+    EARLY_HELP = "early_help", "Early help"
+    ASSESSMENT_S17 = "assessment_s17", "Child and family assessment (section 17)"
+    STRATEGY_DISCUSSION_S47 = "strategy_discussion_s47", "Strategy discussion (section 47)"
+    ALREADY_OPEN = "already_open", "Already open: passed to the allocated worker"
+
+
+# The outcomes after which the contact counts as a referral to children's social care (CIN).
+REFERRAL_OUTCOMES = frozenset(
+    {Outcome.ASSESSMENT_S17, Outcome.STRATEGY_DISCUSSION_S47, Outcome.ALREADY_OPEN}
+)
+
+
+class SignOff(models.TextChoices):
+    AWAITING_SIGN_OFF = "awaiting_sign_off", "Awaiting sign-off"
+    SIGNED_OFF = "signed_off", "Signed off"
+    RETURNED = "returned", "Returned to the worker"
+
+
+class Decision(models.Model):
+    """A worker's decision on a contact, and the manager's sign-off (or return) of it."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="decisions")
+    outcome = models.CharField(max_length=32, choices=Outcome.choices)
+    rationale = models.TextField()
+    referral_source = models.CharField(max_length=2, choices=ReferralSource.choices)
+    became_referral = models.BooleanField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(db_index=True)
+    sign_off = models.CharField(
+        max_length=20, choices=SignOff.choices, default=SignOff.AWAITING_SIGN_OFF
+    )
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    sign_off_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+        indexes = [models.Index(fields=["sign_off", "decided_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.get_sign_off_display()})"

@@ -3,12 +3,12 @@ same scope, so a list can never show what a contact page would refuse."""
 
 import uuid
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from safehub.accounts.models import AgencyKind, User
 from safehub.accounts.permissions import user_can
 from safehub.core.errors import NotFound
-from safehub.referrals.models import Contact
+from safehub.referrals.models import Contact, ContactStatus, Decision, SignOff
 
 
 def contacts_in_scope(*, fetched_by: User) -> QuerySet[Contact]:
@@ -46,3 +46,27 @@ def contact_get(*, fetched_by: User, contact_id: str | uuid.UUID) -> Contact:
     if contact is None:
         raise NotFound("No such contact.")
     return contact
+
+
+def decisions_awaiting_sign_off(*, fetched_by: User) -> QuerySet[Decision]:
+    """Decisions a manager has still to sign off or return, oldest first, over the contacts the
+    asker may see."""
+    return (
+        Decision.objects.filter(
+            sign_off=SignOff.AWAITING_SIGN_OFF,
+            contact__in=contacts_in_scope(fetched_by=fetched_by).values("pk"),
+        )
+        .select_related("contact", "decided_by")
+        .order_by("decided_at", "id")
+    )
+
+
+def contact_counts_by_status(*, fetched_by: User) -> dict[str, int]:
+    """How many contacts in the asker's scope stand in each status (every status, zeros too)."""
+    counts = dict.fromkeys(ContactStatus.values, 0)
+    rows = (
+        contacts_in_scope(fetched_by=fetched_by).order_by().values("status").annotate(n=Count("pk"))
+    )
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    return counts
