@@ -195,7 +195,9 @@ def contact_decide(*, contact: Contact, decided_by: User, outcome: str, rational
                 "became_referral": decision.became_referral,
             },
         )
-        contact_transition(contact=locked, to=S.DECIDED, by=decided_by, note=f"Decided: {outcome}")
+        contact_transition(
+            contact=locked, to=S.DECIDED, by=decided_by, note=f"Decided: {Outcome(outcome).label}"
+        )
     contact.status = S.DECIDED
     return decision
 
@@ -215,7 +217,10 @@ def _review(
         if locked.sign_off == to:
             return locked
         if locked.sign_off != SignOff.AWAITING_SIGN_OFF:
-            raise Conflict(f"The decision is already {locked.sign_off}.", code="illegal_transition")
+            raise Conflict(
+                f"The decision is already {SignOff(locked.sign_off).label.lower()}.",
+                code="illegal_transition",
+            )
         locked.sign_off = to
         locked.signed_off_by = reviewed_by
         locked.signed_off_at = clock.now()

@@ -4,6 +4,7 @@ from django import forms
 
 from safehub.accounts.models import Agency, AgencyKind
 from safehub.core.postcodes import postcode_normalise
+from safehub.referrals.models import Outcome
 from safehub.referrals.services import MANUAL_SOURCES
 
 SEX_CHOICES = [("", "Not known"), ("F", "Female"), ("M", "Male"), ("U", "Unknown or other")]
@@ -86,3 +87,26 @@ class RouteForm(forms.Form):
         to_field_name="la_code",
     )
     reason = forms.CharField(label="Why this council?", widget=forms.Textarea, max_length=2000)
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="What happens next?", choices=Outcome.choices, widget=forms.RadioSelect
+    )
+    rationale = forms.CharField(
+        label="Why?",
+        widget=forms.Textarea,
+        max_length=20000,
+        help_text="The reasons for the decision: what you weighed and what you found.",
+        error_messages={"required": "Give the reasons for the decision"},
+    )
+
+
+class ReviewForm(forms.Form):
+    note = forms.CharField(
+        label="Note for the worker",
+        widget=forms.Textarea,
+        max_length=5000,
+        required=False,
+        help_text="Needed if you return the decision: say what to look at again.",
+    )

@@ -6,7 +6,19 @@ app_name = "referrals"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("take-next/", views.contact_take_next_view, name="take_next"),
     path("contacts/new/", views.contact_new, name="contact_new"),
     path("contacts/<uuid:contact_id>/", views.contact_detail, name="contact_detail"),
     path("contacts/<uuid:contact_id>/route/", views.contact_route_view, name="contact_route"),
+    path("contacts/<uuid:contact_id>/decide/", views.contact_decide_view, name="contact_decide"),
+    path(
+        "contacts/<uuid:contact_id>/decisions/<int:decision_id>/sign-off/",
+        views.decision_sign_off_view,
+        name="decision_sign_off",
+    ),
+    path(
+        "contacts/<uuid:contact_id>/decisions/<int:decision_id>/return/",
+        views.decision_return_view,
+        name="decision_return",
+    ),
 ]

@@ -12,10 +12,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 from safehub.accounts.permissions import user_can
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
-from safehub.core.errors import DomainError, NotFound
-from safehub.referrals.forms import ManualContactForm, RouteForm
-from safehub.referrals.models import Contact
-from safehub.referrals.selectors import contact_get, contact_queue
+from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from safehub.referrals.decisions import (
+    contact_decide,
+    contact_take_next,
+    decision_return,
+    decision_sign_off,
+)
+from safehub.referrals.forms import DecisionForm, ManualContactForm, ReviewForm, RouteForm
+from safehub.referrals.models import Contact, ContactStatus, Decision, SignOff
+from safehub.referrals.selectors import (
+    contact_counts_by_status,
+    contact_get,
+    contact_queue,
+    decisions_awaiting_sign_off,
+)
 from safehub.referrals.services import contact_create_manual, contact_route
 
 PAGE_SIZE = 50
@@ -38,13 +49,24 @@ def queue(request: HttpRequest) -> HttpResponse:
     unrouted = request.GET.get("show") == "unrouted"
     contacts = contact_queue(fetched_by=request.user, unrouted=unrouted)  # type: ignore[arg-type]
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = contact_counts_by_status(fetched_by=request.user)  # type: ignore[arg-type]
+    can_sign_off = user_can(request.user, "contact.sign_off")
+    awaiting = (
+        list(decisions_awaiting_sign_off(fetched_by=request.user))  # type: ignore[arg-type]
+        if can_sign_off
+        else []
+    )
     with transaction.atomic():
         audit_record(
             actor=request.user,
             action=Action.SEARCH,
             object_type="referrals.queue",
             object_id="unrouted" if unrouted else "all",
-            detail={"page": page.number, "shown": [str(c.pk) for c in page]},
+            detail={
+                "page": page.number,
+                "shown": [str(c.pk) for c in page],
+                "awaiting_sign_off": [str(d.contact_id) for d in awaiting],
+            },
         )
     return render(
         request,
@@ -54,14 +76,50 @@ def queue(request: HttpRequest) -> HttpResponse:
             "unrouted": unrouted,
             "can_route": user_can(request.user, "contact.route"),
             "can_create": user_can(request.user, "contact.create"),
+            "can_take": user_can(request.user, "contact.decide"),
+            "can_sign_off": can_sign_off,
+            "status_counts": [
+                (label, counts.get(value, 0)) for value, label in ContactStatus.choices
+            ],
+            "awaiting": awaiting,
         },
     )
 
 
 def _contact_page(
-    request: HttpRequest, contact: Contact, route_form: RouteForm | None, status: int = 200
+    request: HttpRequest,
+    contact: Contact,
+    route_form: RouteForm | None,
+    status: int = 200,
+    *,
+    decision_form: DecisionForm | None = None,
+    review_form: ReviewForm | None = None,
+    problem: str = "",
 ) -> HttpResponse:
     """The contact page, audited as a view of the contact."""
+    user = request.user
+    can_decide = (
+        contact.status == ContactStatus.SCREENING
+        and user_can(user, "contact.decide")
+        and (contact.assigned_to_id == user.pk or user_can(user, "contact.sign_off"))
+    )
+    awaiting = (
+        contact.decisions.filter(sign_off=SignOff.AWAITING_SIGN_OFF)
+        .select_related("decided_by")
+        .order_by("-decided_at", "-id")
+        .first()
+    )
+    decisions = list(
+        contact.decisions.select_related("decided_by", "signed_off_by").order_by(
+            "-decided_at", "-id"
+        )
+    )
+    can_review = (
+        awaiting is not None
+        and user_can(user, "contact.sign_off")
+        and awaiting.decided_by_id != user.pk
+    )
+    history = list(contact.status_changes.select_related("by").order_by("at", "id"))
     versions: list = []
     body = None
     raw = ""
@@ -83,15 +141,157 @@ def _contact_page(
         "raw": raw,
         "versions": versions,
         "route_form": route_form,
+        "decision_form": (decision_form or DecisionForm()) if can_decide else None,
+        "awaiting": awaiting,
+        "decisions": decisions,
+        "can_review": can_review,
+        "review_form": (review_form or ReviewForm()) if can_review else None,
+        "history": history,
+        "problem": problem,
+        # The page's title says "Error:" when either form on it was refused.
+        "form": decision_form if decision_form is not None else review_form,
     }
     return render(request, "referrals/contact_detail.html", context, status=status)
+
+
+def _route_form(request: HttpRequest) -> RouteForm | None:
+    return RouteForm() if user_can(request.user, "contact.route") else None
 
 
 @login_required
 def contact_detail(request: HttpRequest, contact_id: object) -> HttpResponse:
     contact = _contact_or_404(request, contact_id)
-    route_form = RouteForm() if user_can(request.user, "contact.route") else None
-    return _contact_page(request, contact, route_form)
+    return _contact_page(request, contact, _route_form(request))
+
+
+def _refused(
+    request: HttpRequest,
+    contact_id: object,
+    exc: DomainError,
+    *,
+    decision_form: DecisionForm | None = None,
+    review_form: ReviewForm | None = None,
+) -> HttpResponse:
+    """A service's refusal as a page: 404, 403, the page with a 409 banner, or the form again
+    with the error on the field the message names ("rationale: …")."""
+    if isinstance(exc, NotFound):
+        raise Http404("No such contact") from None
+    if isinstance(exc, PermissionDenied):
+        return render(request, "403.html", status=403)
+    contact = _contact_or_404(request, contact_id)  # as it stands now
+    if isinstance(exc, Conflict):
+        return _contact_page(
+            request,
+            contact,
+            _route_form(request),
+            status=409,
+            decision_form=decision_form,
+            review_form=review_form,
+            problem=exc.message,
+        )
+    form = decision_form if decision_form is not None else review_form
+    field, sep, message = exc.message.partition(": ")
+    if form is not None and sep and field in form.fields:
+        form.add_error(field, message[:1].upper() + message[1:])
+    elif form is not None:
+        form.add_error(None, exc.message)
+    return _contact_page(
+        request,
+        contact,
+        _route_form(request),
+        status=422,
+        decision_form=decision_form,
+        review_form=review_form,
+    )
+
+
+@login_required
+@require_POST
+def contact_take_next_view(request: HttpRequest) -> HttpResponse:
+    try:
+        contact = contact_take_next(taken_by=request.user)  # type: ignore[arg-type]
+    except PermissionDenied:
+        return render(request, "403.html", status=403)
+    if contact is None:
+        messages.info(request, "There are no contacts waiting")
+        return redirect("referrals:queue")
+    messages.success(request, f"You are screening {contact.given_names} {contact.family_name}")
+    return redirect("referrals:contact_detail", contact_id=contact.pk)
+
+
+@login_required
+@require_POST
+def contact_decide_view(request: HttpRequest, contact_id: object) -> HttpResponse:
+    contact = _contact_or_404(request, contact_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return _contact_page(request, contact, _route_form(request), status=422, decision_form=form)
+    try:
+        decision = contact_decide(
+            contact=contact,
+            decided_by=request.user,  # type: ignore[arg-type]
+            outcome=form.cleaned_data["outcome"],
+            rationale=form.cleaned_data["rationale"],
+        )
+    except DomainError as exc:
+        return _refused(request, contact_id, exc, decision_form=form)
+    messages.success(
+        request, f"Decision recorded: {decision.get_outcome_display()}. It awaits sign-off."
+    )
+    return redirect("referrals:contact_detail", contact_id=contact.pk)
+
+
+def _decision_or_404(contact: Contact, decision_id: int) -> Decision:
+    decision = Decision.objects.filter(pk=decision_id, contact=contact).first()
+    if decision is None:
+        raise Http404("No such decision")
+    return decision
+
+
+@login_required
+@require_POST
+def decision_sign_off_view(
+    request: HttpRequest, contact_id: object, decision_id: int
+) -> HttpResponse:
+    contact = _contact_or_404(request, contact_id)
+    decision = _decision_or_404(contact, decision_id)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return _contact_page(request, contact, _route_form(request), status=422, review_form=form)
+    try:
+        decision_sign_off(
+            decision=decision,
+            signed_off_by=request.user,  # type: ignore[arg-type]
+            note=form.cleaned_data["note"],
+        )
+    except DomainError as exc:
+        return _refused(request, contact_id, exc, review_form=form)
+    messages.success(request, "Decision signed off. The contact is closed.")
+    return redirect("referrals:contact_detail", contact_id=contact.pk)
+
+
+@login_required
+@require_POST
+def decision_return_view(
+    request: HttpRequest, contact_id: object, decision_id: int
+) -> HttpResponse:
+    contact = _contact_or_404(request, contact_id)
+    decision = _decision_or_404(contact, decision_id)
+    form = ReviewForm(request.POST)
+    if form.is_valid() and not form.cleaned_data["note"].strip():
+        form.add_error("note", "Say why the decision is returned")
+    if not form.is_valid():
+        return _contact_page(request, contact, _route_form(request), status=422, review_form=form)
+    try:
+        decision_return(
+            decision=decision,
+            returned_by=request.user,  # type: ignore[arg-type]
+            note=form.cleaned_data["note"],
+        )
+    except DomainError as exc:
+        return _refused(request, contact_id, exc, review_form=form)
+    messages.success(request, "Decision returned to the worker. The contact is back in screening.")
+    return redirect("referrals:contact_detail", contact_id=contact.pk)
 
 
 @login_required
