@@ -1,4 +1,5 @@
 import json
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -248,26 +249,46 @@ def _decision_or_404(contact: Contact, decision_id: int) -> Decision:
     return decision
 
 
+def _review(
+    request: HttpRequest,
+    contact_id: object,
+    decision_id: int,
+    *,
+    note_required: bool,
+    act: Callable[..., object],
+    done: str,
+) -> HttpResponse:
+    """A manager signs a decision off or returns it: the same form, checks and answers."""
+    contact = _contact_or_404(request, contact_id)
+    decision = _decision_or_404(contact, decision_id)
+    form = ReviewForm(request.POST)
+    if note_required and form.is_valid() and not form.cleaned_data["note"].strip():
+        form.add_error("note", "Say why the decision is returned")
+    if not form.is_valid():
+        return _contact_page(request, contact, _route_form(request), status=422, review_form=form)
+    try:
+        act(decision=decision, by=request.user, note=form.cleaned_data["note"])
+    except DomainError as exc:
+        return _refused(request, contact_id, exc, review_form=form)
+    messages.success(request, done)
+    return redirect("referrals:contact_detail", contact_id=contact.pk)
+
+
 @login_required
 @require_POST
 def decision_sign_off_view(
     request: HttpRequest, contact_id: object, decision_id: int
 ) -> HttpResponse:
-    contact = _contact_or_404(request, contact_id)
-    decision = _decision_or_404(contact, decision_id)
-    form = ReviewForm(request.POST)
-    if not form.is_valid():
-        return _contact_page(request, contact, _route_form(request), status=422, review_form=form)
-    try:
-        decision_sign_off(
-            decision=decision,
-            signed_off_by=request.user,  # type: ignore[arg-type]
-            note=form.cleaned_data["note"],
-        )
-    except DomainError as exc:
-        return _refused(request, contact_id, exc, review_form=form)
-    messages.success(request, "Decision signed off. The contact is closed.")
-    return redirect("referrals:contact_detail", contact_id=contact.pk)
+    return _review(
+        request,
+        contact_id,
+        decision_id,
+        note_required=False,
+        act=lambda *, decision, by, note: decision_sign_off(
+            decision=decision, signed_off_by=by, note=note
+        ),
+        done="Decision signed off. The contact is closed.",
+    )
 
 
 @login_required
@@ -275,23 +296,16 @@ def decision_sign_off_view(
 def decision_return_view(
     request: HttpRequest, contact_id: object, decision_id: int
 ) -> HttpResponse:
-    contact = _contact_or_404(request, contact_id)
-    decision = _decision_or_404(contact, decision_id)
-    form = ReviewForm(request.POST)
-    if form.is_valid() and not form.cleaned_data["note"].strip():
-        form.add_error("note", "Say why the decision is returned")
-    if not form.is_valid():
-        return _contact_page(request, contact, _route_form(request), status=422, review_form=form)
-    try:
-        decision_return(
-            decision=decision,
-            returned_by=request.user,  # type: ignore[arg-type]
-            note=form.cleaned_data["note"],
-        )
-    except DomainError as exc:
-        return _refused(request, contact_id, exc, review_form=form)
-    messages.success(request, "Decision returned to the worker. The contact is back in screening.")
-    return redirect("referrals:contact_detail", contact_id=contact.pk)
+    return _review(
+        request,
+        contact_id,
+        decision_id,
+        note_required=True,
+        act=lambda *, decision, by, note: decision_return(
+            decision=decision, returned_by=by, note=note
+        ),
+        done="Decision returned to the worker. The contact is back in screening.",
+    )
 
 
 @login_required
