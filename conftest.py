@@ -14,8 +14,11 @@ from safehub.core.testing import PASSWORD, SmtpSink
 @pytest.fixture
 def reference(db):
     from safehub.accounts.services import reference_load
+    from safehub.risk.services import policy_install_default
 
     reference_load()
+    # A test that commits (transaction=True) empties every table after it, the policy too.
+    policy_install_default()
 
 
 @pytest.fixture

@@ -61,11 +61,13 @@ def _process_snapshot() -> _Snapshot | None:
             entries["school", school.urn or ""] = school
         for force in Agency.objects.filter(kind=AgencyKind.POLICE_FORCE):
             entries["force", force.code] = force
+        for inbox in _inboxes().order_by("-code"):  # the first by code wins
+            entries["inbox", str(inbox.council_id)] = inbox
         _snapshot = _Snapshot(loaded_at=now, entries=entries)
     return _snapshot
 
 
-_ABSENT: dict[str, Any] = {"district": [], "school": None, "force": None}
+_ABSENT: dict[str, Any] = {"district": [], "school": None, "force": None, "inbox": None}
 
 
 def _cached[T](kind: str, key: str, load: Callable[[], T]) -> T:
@@ -142,4 +144,19 @@ def force_by_code(*, code: str) -> Agency | None:
         "force",
         code,
         lambda: Agency.objects.filter(kind=AgencyKind.POLICE_FORCE, code=code).first(),
+    )
+
+
+def _inboxes() -> Any:
+    return Agency.objects.filter(
+        kind=AgencyKind.EDUCATION_SAFEGUARDING, active=True, council__isnull=False
+    ).exclude(email="")
+
+
+def education_inbox_for(*, council: Agency) -> Agency | None:
+    """The council's education safeguarding inbox (the first by code if it has several)."""
+    return _cached(
+        "inbox",
+        str(council.pk),
+        lambda: _inboxes().filter(council=council).order_by("code").first(),
     )

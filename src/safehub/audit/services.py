@@ -23,6 +23,31 @@ def audit_record(
     record stand or fall together; outside one it refuses."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the act it records")
+    event = audit_event_build(
+        actor=actor,
+        action=action,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        purpose=purpose,
+        detail=detail,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event_build(
+    *,
+    actor: Any,
+    action: Action | str,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: str = "",
+    purpose: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The event `audit_record` writes, not saved: for work that saves many rows at once in one
+    transaction (the bulk import), which must save it with the act."""
     from safehub.accounts.models import ApiClient, User
 
     user = actor if isinstance(actor, User) else None
@@ -36,7 +61,7 @@ def audit_record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         at=clock.now(),
         user=user,
         api_client=client,

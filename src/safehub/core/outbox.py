@@ -21,7 +21,7 @@ from safehub.core.models import OutboxMessage, OutboxStatus
 log = logging.getLogger(__name__)
 
 
-def outbox_enqueue(
+def outbox_message_build(
     *,
     recipients: list[str],
     subject: str,
@@ -30,8 +30,10 @@ def outbox_enqueue(
     obj: Any = None,
     attachments: list[dict[str, str]] | None = None,
 ) -> OutboxMessage:
+    """A message, not saved and with no delivery task: for work that saves many at once (the
+    bulk import), whose messages `outbox_sweep` delivers within a minute."""
     now = clock.now()
-    message = OutboxMessage.objects.create(
+    return OutboxMessage(
         recipients=recipients,
         subject=subject,
         body=body,
@@ -42,6 +44,27 @@ def outbox_enqueue(
         next_attempt_at=now,
         created_at=now,
     )
+
+
+def outbox_enqueue(
+    *,
+    recipients: list[str],
+    subject: str,
+    body: str,
+    reason: str,
+    obj: Any = None,
+    attachments: list[dict[str, str]] | None = None,
+) -> OutboxMessage:
+    """Save a message and its delivery task, inside the caller's transaction."""
+    message = outbox_message_build(
+        recipients=recipients,
+        subject=subject,
+        body=body,
+        reason=reason,
+        obj=obj,
+        attachments=attachments,
+    )
+    message.save(force_insert=True)
     outbox_deliver.enqueue(message_id=message.pk)
     return message
 

@@ -23,11 +23,13 @@ from django.urls import reverse
 
 from safehub.accounts.models import Agency, AgencyKind, User
 from safehub.accounts.permissions import require
-from safehub.audit.models import Action
-from safehub.audit.services import audit_record
+from safehub.accounts.selectors import education_inbox_for
+from safehub.audit.models import Action, AuditEvent
+from safehub.audit.services import audit_event_build, audit_record
 from safehub.core import clock
 from safehub.core.errors import Conflict, NotFound, PermissionDenied
-from safehub.core.outbox import outbox_enqueue
+from safehub.core.models import OutboxMessage
+from safehub.core.outbox import outbox_deliver, outbox_enqueue, outbox_message_build
 from safehub.encompass.models import (
     ALLOWED_PREVIOUS,
     EncompassNotice,
@@ -39,6 +41,8 @@ from safehub.encompass.selectors import encompass_notices_for
 from safehub.intake.validation import NotificationBody, Person
 from safehub.referrals.models import Contact
 from safehub.timescales.calendar import encompass_due
+from safehub.timescales.clocks import clock_meet
+from safehub.timescales.models import ClockKind
 
 # Reception to year 13: aged 4 to 17 on the day of the incident (statutory.md §3).
 SCHOOL_AGE_FIRST, SCHOOL_AGE_LAST = 4, 17
@@ -126,14 +130,7 @@ def encompass_recipient_for(*, contact: Contact) -> Recipient:
         return Recipient(school, school.dsl_email, RecipientReason.SCHOOL_DSL)
     council = contact.local_authority or (school.council if school is not None else None)
     if council is not None:
-        inbox = (
-            Agency.objects.filter(
-                kind=AgencyKind.EDUCATION_SAFEGUARDING, council=council, active=True
-            )
-            .exclude(email="")
-            .order_by("code")
-            .first()
-        )
+        inbox = education_inbox_for(council=council)
         if inbox is not None:
             return Recipient(inbox, inbox.email, RecipientReason.NO_KNOWN_SCHOOL)
     return Recipient(None, "", RecipientReason.UNROUTED)
@@ -238,15 +235,50 @@ def _queue_email(notice: EncompassNotice, *, now: dt.datetime) -> None:
     notice.queued_at = now
 
 
-def encompass_open_for_contact(
-    *, contact: Contact, body: NotificationBody, child: Person, recorded_at: dt.datetime
-) -> EncompassNotice | None:
-    """The Operation Encompass notice for one child's contact from a police notification, made
-    inside the caller's transaction: for a child of school age only (None otherwise). Its e-mail
-    goes into the outbox at once when the recipient is known, with the disclosure audited. A
-    contact that already has a notice keeps it (returned unchanged: its content is frozen)."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("encompass_open_for_contact must run inside the intake transaction")
+@dataclass
+class NoticeDraft:
+    """A new notice and what goes with it, built but not saved: its e-mail (None until it has a
+    recipient) and the first line of its history. Its audit event is built once the e-mail has an
+    id (`audit_event`)."""
+
+    notice: EncompassNotice
+    message: OutboxMessage | None
+    change: NoticeStatusChange
+
+    def audit_event(self) -> AuditEvent:
+        notice = self.notice
+        if notice.recipient_id is not None:
+            return audit_event_build(
+                actor=SYSTEM_ACTOR,
+                action=Action.DISCLOSE,
+                obj=notice,
+                purpose=PURPOSE,
+                detail=_sharing_detail(notice),
+            )
+        return audit_event_build(
+            actor=SYSTEM_ACTOR,
+            action=Action.CREATE,
+            obj=notice,
+            purpose=PURPOSE,
+            detail={
+                "status": notice.status,
+                "reason": "No known school and no council yet: sent once the contact is routed.",
+                "contact": str(notice.contact_id),
+                "due_at": notice.due_at.isoformat(),
+            },
+        )
+
+
+def encompass_notice_draft(
+    *,
+    contact: Contact,
+    body: NotificationBody,
+    child: Person,
+    recorded_at: dt.datetime,
+    now: dt.datetime,
+) -> NoticeDraft | None:
+    """The Operation Encompass notice for one child's new contact, not saved: for a child of
+    school age only (None otherwise)."""
     incident_day = body.occurred_at.astimezone(clock.LONDON).date()
     if not encompass_is_school_age(
         date_of_birth=child.date_of_birth,
@@ -255,11 +287,6 @@ def encompass_open_for_contact(
         on=incident_day,
     ):
         return None
-    existing = EncompassNotice.objects.filter(contact=contact).first()
-    if existing is not None:
-        return existing
-
-    now = clock.now()
     recipient = encompass_recipient_for(contact=contact)
     school = (
         recipient.agency
@@ -278,37 +305,69 @@ def encompass_open_for_contact(
         consent_to_share=body.consent_to_share or "",
         created_at=now,
     )
+    message = None
     if recipient.agency is not None:
-        _queue_email(notice, now=now)
-    notice.save(force_insert=True)
-    NoticeStatusChange.objects.create(
+        subject, text = encompass_email(notice)
+        message = outbox_message_build(
+            recipients=[notice.recipient_email],
+            subject=subject,
+            body=text,
+            reason="encompass_notice",
+            obj=notice,
+        )
+        notice.queued_at = now
+    change = NoticeStatusChange(
         notice=notice,
         at=now,
         from_status="",
         to_status=notice.status,
         note=notice.get_reason_for_recipient_display(),
     )
-    if recipient.agency is not None:
-        audit_record(
-            actor=SYSTEM_ACTOR,
-            action=Action.DISCLOSE,
-            obj=notice,
-            purpose=PURPOSE,
-            detail=_sharing_detail(notice),
-        )
-    else:
-        audit_record(
-            actor=SYSTEM_ACTOR,
-            action=Action.CREATE,
-            obj=notice,
-            purpose=PURPOSE,
-            detail={
-                "status": notice.status,
-                "reason": "No known school and no council yet: sent once the contact is routed.",
-                "contact": str(contact.pk),
-                "due_at": notice.due_at.isoformat(),
-            },
-        )
+    return NoticeDraft(notice=notice, message=message, change=change)
+
+
+def encompass_drafts_save(drafts: list[NoticeDraft]) -> None:
+    """Save many new notices inside the caller's transaction, a few writes for them all. Their
+    e-mails get no delivery task of their own: `outbox_sweep` sends them within a minute."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("encompass_drafts_save must run inside the intake transaction")
+    if not drafts:
+        return
+    messages = [d.message for d in drafts if d.message is not None]
+    OutboxMessage.objects.bulk_create(messages)
+    for draft in drafts:
+        if draft.message is not None:
+            draft.notice.outbox_message = draft.message
+    EncompassNotice.objects.bulk_create([d.notice for d in drafts])
+    NoticeStatusChange.objects.bulk_create([d.change for d in drafts])
+    AuditEvent.objects.bulk_create([d.audit_event() for d in drafts])
+
+
+def encompass_open_for_contact(
+    *, contact: Contact, body: NotificationBody, child: Person, recorded_at: dt.datetime
+) -> EncompassNotice | None:
+    """The Operation Encompass notice for one child's contact from a police notification, made
+    inside the caller's transaction: for a child of school age only (None otherwise). Its e-mail
+    goes into the outbox at once when the recipient is known, with the disclosure audited. A
+    contact that already has a notice keeps it (returned unchanged: its content is frozen)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("encompass_open_for_contact must run inside the intake transaction")
+    existing = EncompassNotice.objects.filter(contact=contact).first()
+    if existing is not None:
+        return existing
+    draft = encompass_notice_draft(
+        contact=contact, body=body, child=child, recorded_at=recorded_at, now=clock.now()
+    )
+    if draft is None:
+        return None
+    notice = draft.notice
+    if draft.message is not None:
+        draft.message.save(force_insert=True)
+        outbox_deliver.enqueue(message_id=draft.message.pk)
+        notice.outbox_message = draft.message
+    notice.save(force_insert=True)
+    draft.change.save(force_insert=True)
+    draft.audit_event().save(force_insert=True)
     return notice
 
 
@@ -330,6 +389,8 @@ def encompass_acknowledge(*, notice: EncompassNotice, acknowledged_by: User) -> 
         locked.acknowledged_at = now
         locked.acknowledged_by = acknowledged_by
         locked.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
+        # Read by the lead before the outbox recorded the e-mail delivered: the school knows.
+        clock_meet(contact_id=locked.contact_id, kind=ClockKind.ENCOMPASS, at=now)
         audit_record(
             actor=acknowledged_by,
             action=Action.UPDATE,
@@ -401,5 +462,6 @@ def encompass_sweep(*, now: dt.datetime | None = None) -> SweepResult:
             _move(notice, NoticeStatus.SENT, at=now, note="Delivered by the outbox")
             notice.sent_at = sent_at
             notice.save(update_fields=["status", "sent_at"])
+            clock_meet(contact_id=notice.contact_id, kind=ClockKind.ENCOMPASS, at=sent_at)
             delivered += 1
     return SweepResult(dispatched=dispatched, delivered=delivered)

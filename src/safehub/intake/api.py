@@ -15,6 +15,7 @@ from safehub.audit.models import Action
 from safehub.audit.services import audit_record
 from safehub.core.api_auth import client_token, staff_session
 from safehub.core.errors import DomainError, NotFound, PermissionDenied
+from safehub.encompass.models import EncompassNotice, RecipientReason
 from safehub.intake.models import Channel, Notification
 from safehub.intake.services import (
     InvalidNotification,
@@ -56,8 +57,12 @@ class ContactOut(Schema):
 
 class EncompassOut(Schema):
     id: str
-    school_urn: str
-    due_at: dt.datetime
+    child_ref: str
+    school_urn: str | None = Field(
+        description="The school told; null when the notice goes to the council's education "
+        "safeguarding inbox (no known school, or educated at home) or waits for a recipient."
+    )
+    due_at: dt.datetime = Field(description="The start of the next school day.")
 
 
 class ReceiptOut(Schema):
@@ -118,14 +123,25 @@ def _read_body(request: HttpRequest) -> bytes:
     return raw
 
 
-def _receipt(notification: Notification, contacts: list[Contact] | None = None) -> dict[str, Any]:
+def _receipt(
+    notification: Notification,
+    contacts: list[Contact] | None = None,
+    notices: list[EncompassNotice] | None = None,
+) -> dict[str, Any]:
     if contacts is None:
         contacts = list(
             notification.contacts.filter(withdrawn_in_version__isnull=True).select_related(
                 "local_authority"
             )
         )
+    if notices is None:
+        notices = list(
+            EncompassNotice.objects.filter(
+                contact__notification=notification, contact__withdrawn_in_version__isnull=True
+            ).select_related("contact", "recipient")
+        )
     contacts = sorted(contacts, key=lambda c: c.child_ref)
+    notices = sorted(notices, key=lambda n: n.contact.child_ref)
     return {
         "id": str(notification.pk),
         "received_at": notification.received_at,
@@ -139,15 +155,29 @@ def _receipt(notification: Notification, contacts: list[Contact] | None = None) 
             }
             for c in contacts
         ],
-        "encompass": [],
+        "encompass": [
+            {
+                "id": str(n.pk),
+                "child_ref": n.contact.child_ref,
+                "school_urn": (
+                    n.recipient.urn
+                    if n.recipient is not None
+                    and n.reason_for_recipient == RecipientReason.SCHOOL_DSL
+                    else None
+                ),
+                "due_at": n.due_at,
+            }
+            for n in notices
+        ],
     }
 
 
 def _answer(receipt: Receipt, *, complete: bool = False) -> Status:
     """201 for a new notification or version, 200 for a repeat. `complete`: the receipt holds
     every contact of the notification, so there is no need to read them again."""
-    contacts = receipt.contacts if complete and receipt.created else None
-    return Status(201 if receipt.created else 200, _receipt(receipt.notification, contacts))
+    if complete and receipt.created:
+        return Status(201, _receipt(receipt.notification, receipt.contacts, receipt.notices))
+    return Status(201 if receipt.created else 200, _receipt(receipt.notification))
 
 
 ERRORS: dict[int, Any] = {

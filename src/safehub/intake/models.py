@@ -89,3 +89,28 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.force_code} {self.key}"
+
+
+class PersonKey(models.Model):
+    """Who a notification names, as exact-match keys: a hash of a person's normalised given
+    names, family name and date of birth, with their role and the incident's time. Triage counts
+    earlier notifications about the same child or the same victim, and MARAC finds the same
+    victim and suspect, through the index on (key, occurred_at), without reading bodies.
+
+    Until the person index links records that are spelled differently, "the same person" is this
+    exact match (issue 3 item 7); a person without a date of birth has no key. The current
+    version's people only: an amendment replaces the notification's keys."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="person_keys"
+    )
+    role = models.CharField(max_length=8)  # child, victim or suspect
+    person_ref = models.CharField(max_length=20)
+    key = models.CharField(max_length=32)
+    occurred_at = models.DateTimeField(help_text="The incident's time.")
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.person_ref} of {self.notification_id}"

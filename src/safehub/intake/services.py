@@ -9,6 +9,7 @@ ids; a different body under the same key is refused and must come as an amendmen
 import datetime as dt
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
@@ -18,11 +19,19 @@ from django.db.models.fields import AutoFieldMixin
 from safehub.accounts.models import ApiClient
 from safehub.accounts.selectors import force_by_code, reference_cache
 from safehub.audit.models import Action, AuditEvent
-from safehub.audit.services import audit_record
+from safehub.audit.services import audit_event_build, audit_record
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
-from safehub.core.request_context import get_request_id
-from safehub.intake.models import Channel, IdempotencyKey, Notification, NotificationVersion
+from safehub.core.outbox import outbox_deliver
+from safehub.encompass.models import EncompassNotice
+from safehub.encompass.services import encompass_drafts_save
+from safehub.intake.models import (
+    Channel,
+    IdempotencyKey,
+    Notification,
+    NotificationVersion,
+    PersonKey,
+)
 from safehub.intake.validation import NotificationBody, validate_notification
 from safehub.referrals.models import Contact, Routing
 from safehub.referrals.services import (
@@ -30,6 +39,16 @@ from safehub.referrals.services import (
     contacts_prefetch_reference,
     contacts_update_for_notification,
 )
+from safehub.referrals.triage import (
+    TriageContext,
+    TriageRows,
+    triage_apply,
+    triage_assess,
+    triage_keys,
+    triage_rerate,
+)
+from safehub.risk.models import MaracReferral
+from safehub.timescales.models import Clock
 
 
 class InvalidNotification(DomainError):
@@ -47,6 +66,25 @@ class Receipt:
     notification: Notification
     created: bool
     contacts: list[Contact] = field(default_factory=list)
+    notices: list[EncompassNotice] = field(default_factory=list)
+
+
+@dataclass
+class NewRows:
+    """The rows a new notification becomes, built but not saved."""
+
+    notification: Notification
+    version: NotificationVersion
+    contacts: list[Contact]
+    triage: TriageRows
+
+    def receipt(self) -> Receipt:
+        return Receipt(
+            notification=self.notification,
+            created=True,
+            contacts=self.contacts,
+            notices=[d.notice for d in self.triage.notices],
+        )
 
 
 def body_digest(raw: bytes) -> str:
@@ -149,11 +187,17 @@ def _new_rows(
     channel: Channel,
     submitted_by: ApiClient | None,
     now: dt.datetime,
-) -> tuple[Notification, NotificationVersion, list[Contact]]:
+    context: TriageContext | None = None,
+    pk: uuid.UUID | None = None,
+) -> NewRows:
     """The rows a new notification becomes, built but not saved: the notification (its flags
-    set), its first version and its contacts. The one place both write paths take them from."""
+    set), its first version, its contacts rated by triage with their clocks, its people's keys,
+    its Encompass notices and MARAC referrals. The one place both write paths take them from.
+    `context`: what triage reads, read already for a batch (the batch's own keys in it, under
+    the notification id `pk`)."""
     force = submitted_by.force if submitted_by else force_by_code(code=body.force_code)
     notification = Notification(
+        id=pk or uuid.uuid4(),
         force=force,
         force_code=body.force_code,
         incident_reference=body.incident_reference,
@@ -175,12 +219,31 @@ def _new_rows(
     contacts = contacts_for_notification(
         notification=notification, body=body, version=1, received_at=now
     )
+    keys = triage_keys(notification=notification, body=body)
+    if context is None:
+        context = TriageContext.load(items=[(body, keys)], received_at=now)
+    triage = triage_assess(
+        body=body, notification_id=notification.pk, keys=keys, received_at=now, context=context
+    )
+    rows = triage_apply(
+        notification=notification, body=body, contacts=contacts, triage=triage, now=now
+    )
     notification.flags = _flags(body, contacts, force_known=force is not None)
-    return notification, version, contacts
+    return NewRows(notification=notification, version=version, contacts=contacts, triage=rows)
 
 
-def _create_detail(contacts: list[Contact], channel: Channel) -> dict:
-    return {"version": 1, "contacts": len(contacts), "channel": channel}
+def _create_detail(rows: NewRows, channel: Channel) -> dict:
+    return {
+        "version": 1,
+        "contacts": len(rows.contacts),
+        "channel": channel,
+        "rag": {c.child_ref: c.rag for c in rows.contacts},
+        "policy_version": rows.contacts[0].policy_version if rows.contacts else None,
+        "encompass_notices": len(rows.triage.notices),
+        "marac_referrals_to_confirm": [
+            {"victim": m.victim_ref, "criteria": m.criteria_codes} for m in rows.triage.marac
+        ],
+    }
 
 
 def _store_new(
@@ -192,9 +255,10 @@ def _store_new(
     idempotency_key: str | None,
     now: dt.datetime,
 ) -> Receipt:
-    notification, version, contacts = _new_rows(body, raw, digest, channel, submitted_by, now)
+    rows = _new_rows(body, raw, digest, channel, submitted_by, now)
+    notification = rows.notification
     notification.save(force_insert=True)
-    version.save(force_insert=True)
+    rows.version.save(force_insert=True)
     if idempotency_key:
         IdempotencyKey.objects.create(
             force_code=body.force_code,
@@ -203,14 +267,32 @@ def _store_new(
             notification=notification,
             created_at=now,
         )
-    contacts = Contact.objects.bulk_create(contacts)
+    Contact.objects.bulk_create(rows.contacts)
+    _save_triage([rows.triage], deliver_now=True)
     audit_record(
         actor=submitted_by or f"bulk import ({channel})",
         action=Action.CREATE,
         obj=notification,
-        detail=_create_detail(contacts, channel),
+        detail=_create_detail(rows, channel),
     )
-    return Receipt(notification=notification, created=True, contacts=contacts)
+    return rows.receipt()
+
+
+def _save_triage(all_rows: list[TriageRows], *, deliver_now: bool) -> None:
+    """Save what triage built for new notifications, after their contacts. `deliver_now`: give
+    each Encompass e-mail its delivery task (one notification); otherwise the outbox sweep sends
+    them within a minute (a batch)."""
+    _insert_rows(PersonKey, [k for rows in all_rows for k in rows.keys])
+    _insert_rows(Clock, [c for rows in all_rows for c in rows.clocks])
+    drafts = [d for rows in all_rows for d in rows.notices]
+    encompass_drafts_save(drafts)
+    if deliver_now:
+        for draft in drafts:
+            if draft.message is not None:
+                outbox_deliver.enqueue(message_id=draft.message.pk)
+    marac = [m for rows in all_rows for m in rows.marac]
+    if marac:
+        MaracReferral.objects.bulk_create(marac)
 
 
 def notifications_receive_batch(
@@ -247,8 +329,22 @@ def notifications_receive_batch(
             _answer_known(pending, results)
         if pending:
             contacts_prefetch_reference(body for _, body, _ in pending.values())
+            # Every record of the batch is a notification now: its people's keys are history
+            # for the others (each counts earlier incidents only, whatever the order).
+            pks = {key: uuid.uuid4() for key in pending}
+            keys = {
+                key: triage_keys(notification=Notification(id=pks[key]), body=body)
+                for key, (_, body, _) in pending.items()
+            }
+            context = TriageContext.load(
+                items=[(body, keys[key]) for key, (_, body, _) in pending.items()],
+                received_at=now,
+            )
+            context.history.add(k for found in keys.values() for k in found)
             built = {
-                key: _new_rows(body, raws[i], digest, channel, None, now)
+                key: _new_rows(
+                    body, raws[i], digest, channel, None, now, context=context, pk=pks[key]
+                )
                 for key, (i, body, digest) in pending.items()
             }
             try:
@@ -258,8 +354,7 @@ def notifications_receive_batch(
                 one_by_one.extend(i for i, _, _ in pending.values())
             else:
                 for key, (i, _, _) in pending.items():
-                    notification, _, contacts = built[key]
-                    results[i] = Receipt(notification=notification, created=True, contacts=contacts)
+                    results[i] = built[key].receipt()
         for i in sorted(one_by_one):
             try:
                 results[i] = notification_receive(raw=raws[i], channel=channel, now=now)
@@ -299,34 +394,24 @@ def _answer_known(
             results[i] = _conflict(notification, what=f"Incident reference {key[0]} {key[1]}")
 
 
-def _store_many(
-    rows: list[tuple[Notification, NotificationVersion, list[Contact]]], channel: Channel
-) -> None:
+def _store_many(all_rows: list[NewRows], channel: Channel) -> None:
     """Save what `_new_rows` built for many notifications, with the audit event of each as
     `audit_record` writes it for a system actor: one write per table."""
-    _insert_rows(Notification, [notification for notification, _, _ in rows])
-    _insert_rows(NotificationVersion, [version for _, version, _ in rows])
-    _insert_rows(Contact, [c for _, _, contacts in rows for c in contacts])
-    at, request_id = clock.now(), get_request_id()
+    _insert_rows(Notification, [rows.notification for rows in all_rows])
+    _insert_rows(NotificationVersion, [rows.version for rows in all_rows])
+    _insert_rows(Contact, [c for rows in all_rows for c in rows.contacts])
+    _save_triage([rows.triage for rows in all_rows], deliver_now=False)
     actor = f"bulk import ({channel})"
     _insert_rows(
         AuditEvent,
         [
-            AuditEvent(
-                at=at,
-                user=None,
-                api_client=None,
-                actor=actor[:200],
-                agency=None,
-                role="system",
+            audit_event_build(
+                actor=actor,
                 action=Action.CREATE,
-                object_type=Notification._meta.label_lower,
-                object_id=str(notification.pk),
-                purpose="",
-                request_id=request_id,
-                detail=_create_detail(contacts, channel),
+                obj=rows.notification,
+                detail=_create_detail(rows, channel),
             )
-            for notification, _, contacts in rows
+            for rows in all_rows
         ],
     )
 
@@ -355,6 +440,41 @@ def _insert_rows(model: type[Model], objs: list[Model]) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = db.alias
+
+
+def _triage_amended(
+    notification: Notification,
+    body: NotificationBody,
+    updated: list[Contact],
+    opened: list[Contact],
+    now: dt.datetime,
+) -> list[str]:
+    """Triage an amended notification: its people's keys replaced by the new version's, the
+    contacts opened for newly named children rated as new ones are (clocks, Encompass), those
+    still waiting for a decision rated again, and a MARAC referral proposed for a victim who now
+    meets a criterion and had none. Returns the child refs of the contacts rated again."""
+    PersonKey.objects.filter(notification=notification).delete()
+    keys = triage_keys(notification=notification, body=body)
+    context = TriageContext.load(items=[(body, keys)], received_at=now)
+    triage = triage_assess(
+        body=body, notification_id=notification.pk, keys=keys, received_at=now, context=context
+    )
+    rows = triage_apply(
+        notification=notification, body=body, contacts=opened, triage=triage, now=now
+    )
+    Contact.objects.bulk_update(
+        opened, ["rag", "rag_reasons", "policy_version", "due_at", "next_due_at"]
+    )
+    referred = set(notification.marac_referrals.values_list("victim_ref", flat=True))
+    rows.marac = [m for m in rows.marac if m.victim_ref not in referred]
+    _save_triage([rows], deliver_now=True)
+    return [
+        contact.child_ref
+        for contact in updated
+        if triage_rerate(
+            contact=contact, assessed=triage.children[contact.child_ref], policy=triage.policy
+        )
+    ]
 
 
 def notification_amend(
@@ -405,6 +525,7 @@ def notification_amend(
         updated, opened = contacts_update_for_notification(
             notification=notification, body=body, version=number
         )
+        rerated = _triage_amended(notification, body, updated, opened, now)
         notification.current_version = number
         notification.occurred_at = body.occurred_at
         notification.recorded_at = body.recorded_at
@@ -424,6 +545,7 @@ def notification_amend(
                 "version": number,
                 "contacts_updated": len(updated),
                 "contacts_opened": len(opened),
+                "contacts_rerated": rerated,
             },
         )
     return Receipt(notification=notification, created=True, contacts=updated + opened)

@@ -27,6 +27,16 @@ from safehub.referrals.models import (
     SignOff,
 )
 from safehub.referrals.selectors import contacts_in_scope
+from safehub.risk.selectors import policy_active
+from safehub.timescales.clocks import (
+    clock_due_after,
+    clock_meet,
+    clock_reopen,
+    clock_start,
+    clocks_next_due,
+    clocks_stop,
+)
+from safehub.timescales.models import ClockKind
 
 S = ContactStatus
 
@@ -100,7 +110,7 @@ def contact_take_next(*, taken_by: User) -> Contact | None:
         candidates = (
             contacts_in_scope(fetched_by=taken_by)
             .filter(status=S.RECEIVED, assigned_to__isnull=True, local_authority__isnull=False)
-            .order_by(F("due_at").asc(nulls_last=True), "received_at", "id")
+            .order_by(F("next_due_at").asc(nulls_last=True), "received_at", "id")
             .select_for_update(skip_locked=True, of=("self",))
         )
         tried: list[Any] = []
@@ -198,8 +208,50 @@ def contact_decide(*, contact: Contact, decided_by: User, outcome: str, rational
         contact_transition(
             contact=locked, to=S.DECIDED, by=decided_by, note=f"Decided: {Outcome(outcome).label}"
         )
+        _clocks_on_decision(locked, decision)
     contact.status = S.DECIDED
     return decision
+
+
+# The clocks a decision starts, by outcome: a referral must have its type of response decided
+# within a working day (T1, met by the manager's sign-off); an assessment is due 45 working days
+# after the referral (T3); a strategy discussion is held within the policy's working days (T2).
+_STARTED_BY: dict[str, tuple[str, ...]] = {
+    Outcome.ASSESSMENT_S17: (ClockKind.REFERRAL_DECISION, ClockKind.ASSESSMENT),
+    Outcome.STRATEGY_DISCUSSION_S47: (
+        ClockKind.REFERRAL_DECISION,
+        ClockKind.STRATEGY_DISCUSSION,
+        ClockKind.ASSESSMENT,
+    ),
+    Outcome.ALREADY_OPEN: (ClockKind.REFERRAL_DECISION,),
+}
+_STARTED_FROM: dict[str, str] = {
+    ClockKind.REFERRAL_DECISION: "the referral",
+    ClockKind.ASSESSMENT: "the referral",
+    ClockKind.STRATEGY_DISCUSSION: "the decision to hold one",
+}
+
+
+def _clocks_on_decision(contact: Contact, decision: Decision) -> None:
+    """The screening clock is met; the clocks the outcome starts begin at the decision."""
+    at = decision.decided_at
+    clock_meet(contact_id=contact.pk, kind=ClockKind.SCREENING, at=at)
+    rules = policy_active().rules
+    for kind in _STARTED_BY.get(decision.outcome, ()):
+        due, rule = clock_due_after(kind=kind, start=at, rules=rules)
+        clock_start(
+            contact=contact,
+            kind=kind,
+            started_at=at,
+            due_at=due,
+            rule=f"{rule} {_STARTED_FROM[kind]}",
+        )
+    _refresh_next_due(contact)
+
+
+def _refresh_next_due(contact: Contact) -> None:
+    contact.next_due_at = clocks_next_due(contact_id=contact.pk)
+    Contact.objects.filter(pk=contact.pk).update(next_due_at=contact.next_due_at)
 
 
 def _review(
@@ -233,6 +285,19 @@ def _review(
             detail={"contact": str(locked.contact_id), "sign_off": to, "note": note},
         )
         contact_transition(contact=locked.contact, to=contact_to, by=reviewed_by, note=note)
+        at = locked.signed_off_at
+        if to == SignOff.SIGNED_OFF:
+            clock_meet(contact_id=locked.contact_id, kind=ClockKind.REFERRAL_DECISION, at=at)
+        else:
+            # Not a decision after all: screening runs again; what the decision started stops.
+            clock_reopen(contact_id=locked.contact_id, kind=ClockKind.SCREENING, now=at)
+            clocks_stop(
+                contact_id=locked.contact_id,
+                kinds=_STARTED_BY.get(locked.outcome, ()),
+                reason=f"The decision was returned: {note}",
+                at=at,
+            )
+        _refresh_next_due(locked.contact)
     return locked
 
 

@@ -113,8 +113,15 @@ class Contact(models.Model):
         help_text="An amendment puts the child in this council: for a person to decide.",
     )
     police_grade = models.CharField(max_length=16, blank=True)
-    rag = models.CharField(max_length=5, blank=True)
+    rag = models.CharField(max_length=5, blank=True, help_text="Empty: not rated (manual).")
+    rag_reasons = models.JSONField(default=list, blank=True)
+    policy_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The triage policy version that rated the contact."
+    )
     due_at = models.DateTimeField(null=True, blank=True, help_text="Screening deadline.")
+    next_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="The soonest due time of the contact's open clocks."
+    )
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -135,7 +142,10 @@ class Contact(models.Model):
                 name="one_contact_per_child_per_notification",
             )
         ]
-        indexes = [models.Index(fields=["local_authority", "status", "received_at"])]
+        indexes = [
+            models.Index(fields=["local_authority", "status", "received_at"]),
+            models.Index(fields=["local_authority", "status", "next_due_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.given_names} {self.family_name}"

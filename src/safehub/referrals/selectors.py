@@ -3,7 +3,7 @@ same scope, so a list can never show what a contact page would refuse."""
 
 import uuid
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from safehub.accounts.models import AgencyKind, User
 from safehub.accounts.permissions import user_can
@@ -33,7 +33,7 @@ def contact_queue(*, fetched_by: User, unrouted: bool = False) -> QuerySet[Conta
     contacts = contacts_in_scope(fetched_by=fetched_by)
     if unrouted:
         contacts = contacts.filter(local_authority__isnull=True)
-    return contacts.order_by("due_at", "received_at", "id")
+    return contacts.order_by(F("next_due_at").asc(nulls_last=True), "received_at", "id")
 
 
 def contact_get(*, fetched_by: User, contact_id: str | uuid.UUID) -> Contact:

@@ -18,6 +18,9 @@ from safehub.core.postcodes import postcode_district, postcode_normalise
 from safehub.intake.models import Notification
 from safehub.intake.validation import Address, NotificationBody, Person
 from safehub.referrals.models import Contact, ReferralSource, Routing
+from safehub.timescales.calendar import working_days_due
+from safehub.timescales.clocks import clock_start
+from safehub.timescales.models import ClockKind
 
 
 def contact_route_for(*, postcode: str | None) -> tuple[Agency | None, str]:
@@ -65,22 +68,11 @@ def _child_fields(child: Person, body: NotificationBody) -> dict[str, Any]:
     }
 
 
-def contacts_open_for_notification(
-    *, notification: Notification, body: NotificationBody, version: int, received_at: dt.datetime
-) -> list[Contact]:
-    """One contact per child (unborn children included), each routed to the child's council."""
-    return Contact.objects.bulk_create(
-        contacts_for_notification(
-            notification=notification, body=body, version=version, received_at=received_at
-        )
-    )
-
-
 def contacts_for_notification(
     *, notification: Notification, body: NotificationBody, version: int, received_at: dt.datetime
 ) -> list[Contact]:
-    """The contacts `contacts_open_for_notification` opens, built but not yet saved: for the bulk
-    import, which saves a whole batch's at once."""
+    """One contact per child (unborn children included), each routed to the child's council;
+    built, not saved."""
     return [
         Contact(
             notification=notification,
@@ -230,9 +222,14 @@ def contact_create_manual(
         # The worker taking the call belongs to a council: it is theirs until a person re-routes.
         council, routing = created_by.agency, Routing.ROUTED_BY_PERSON
     now = clock.now()
+    # Not rated (the RAG rules read a police notification): screened within one working day of
+    # receipt, as Working Together asks of every contact (T1).
+    due = working_days_due(now, 1)
     with transaction.atomic():
         contact = Contact.objects.create(
             received_at=now,
+            due_at=due,
+            next_due_at=due,
             referral_source=referral_source,
             referrer_name=referrer_name,
             referrer_organisation=referrer_organisation,
@@ -250,6 +247,13 @@ def contact_create_manual(
             local_authority=council,
             routing=routing,
             created_by=created_by,
+        )
+        clock_start(
+            contact=contact,
+            kind=ClockKind.SCREENING,
+            started_at=now,
+            due_at=due,
+            rule="Not rated: by the end of the 1st working day after the day of receipt",
         )
         audit_record(
             actor=created_by,

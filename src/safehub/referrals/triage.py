@@ -1,28 +1,37 @@
-"""What a police notification would become, explained without storing anything (issue 3, item 8).
+"""Triage: what a police notification becomes (issue 3). One assessment serves the intake, for
+the API and the bulk import alike, and `safehub triage explain`, so the three cannot disagree.
 
-`triage_explain` runs the same steps intake runs on a received notification (validation, DASH
-score, MARAC criteria, one routed and RAG-rated contact per child with its screening clock, and
-Operation Encompass for each child of school age) and returns the result as plain JSON data. It
-only reads: the reference data, the active triage policy, the working-day calendar and earlier
-notifications. It never writes a row, queues a message or records an audit event.
+For each notification: the DASH score (none for DARA), the MARAC criteria met for each victim with
+their evidence, and for each child a RAG rating with its reasons, the policy version and the
+screening deadline. What it reads from the database (the active policy, the history of the people
+the notification names, the confirmed MARAC referrals of its victims) a `TriageContext` reads once
+for a whole batch.
+
+`triage_explain` runs the same steps without storing anything and returns plain JSON data.
 """
 
 import datetime as dt
-import json
-import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
-
-from django.db.models import F
 
 from safehub.accounts.selectors import school_by_urn
 from safehub.core.clock import LONDON
-from safehub.encompass.services import encompass_is_school_age, encompass_recipient_for
-from safehub.intake.models import NotificationVersion
+from safehub.encompass.services import (
+    NoticeDraft,
+    encompass_is_school_age,
+    encompass_notice_draft,
+    encompass_recipient_for,
+)
+from safehub.intake.keys import History, person_key, person_keys_build
+from safehub.intake.models import Notification, PersonKey
 from safehub.intake.validation import NotificationBody, Person, validate_notification
-from safehub.referrals.models import Contact
+from safehub.referrals.models import Contact, ContactStatus
 from safehub.referrals.services import _child_address, contact_route_for
-from safehub.risk.marac import marac_criteria
+from safehub.risk.marac import CRITERIA, MaracCriterion, marac_criteria
+from safehub.risk.models import MaracReferral, MaracStatus, TriagePolicy
 from safehub.risk.rag import (
+    RagResult,
     child_facts_from_notification,
     earlier_notification_months,
     rag_rate,
@@ -31,72 +40,13 @@ from safehub.risk.rag import (
 from safehub.risk.scoring import DashScore, dash_score
 from safehub.risk.selectors import policy_active
 from safehub.timescales.calendar import add_calendar_months, encompass_due
-
-HISTORY_MONTHS = 12
+from safehub.timescales.clocks import clock_build, clocks_next_due
+from safehub.timescales.models import Clock, ClockKind, ClockState
 
 
 def _iso(at: dt.datetime) -> str:
     """ISO 8601 in UTC, with its offset (+00:00)."""
     return at.astimezone(dt.UTC).isoformat()
-
-
-def _normalise_name(name: str) -> str:
-    """Case, accents and spacing do not make a different person: "  Jane  Émilie" and
-    "jane emilie" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(bare.casefold().split())
-
-
-def _stored_date(value: Any) -> dt.date | None:
-    """A date of birth as a stored body holds it ("YYYY-MM-DD"; pydantic also accepts a date-time
-    at midnight), or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    try:
-        return dt.datetime.fromisoformat(value).date()
-    except ValueError:
-        return None
-
-
-VictimKey = tuple[str, str, dt.date]
-
-
-def _victim_keys(people: list[Any]) -> set[VictimKey]:
-    """(given names, family name, date of birth), normalised, of each victim with a date of birth.
-    Works on parsed people and on the raw dicts of a stored body alike."""
-    keys: set[VictimKey] = set()
-    role: Any
-    given: Any
-    family: Any
-    born: dt.date | None
-    for person in people:
-        if isinstance(person, Person):
-            role, given, family, born = (
-                person.role,
-                person.given_names,
-                person.family_name,
-                person.date_of_birth,
-            )
-        elif isinstance(person, dict):
-            role, given, family = (
-                person.get("role"),
-                person.get("given_names"),
-                person.get("family_name"),
-            )
-            born = _stored_date(person.get("date_of_birth"))
-        else:
-            continue
-        if role != "victim" or born is None:
-            continue
-        if not isinstance(given, str) or not isinstance(family, str):
-            continue
-        keys.add((_normalise_name(given), _normalise_name(family), born))
-    return keys
 
 
 def _months_before(at: dt.datetime, months: int) -> dt.datetime:
@@ -106,48 +56,328 @@ def _months_before(at: dt.datetime, months: int) -> dt.datetime:
     return dt.datetime.combine(day, local.time(), tzinfo=LONDON)
 
 
-def victim_history(*, body: NotificationBody, months: int = HISTORY_MONTHS) -> int:
-    """How many stored notifications, other than this incident's own, concern the same victim and
-    were received in the `months` calendar months (12 by default) before the incident.
+@dataclass(frozen=True)
+class ChildTriage:
+    child: Person
+    rating: RagResult
+    screening_due: dt.datetime
+    earlier: int  # earlier notifications about this child or the same victim, in the window
 
-    Until person linkage lands, "the same victim" is an exact match on the normalised given
-    names, family name and date of birth of a person with role victim, in the current version of
-    each stored body; a victim without a date of birth matches nobody. This reads and parses
-    every body received in the window (a bytes search for the date of birth skips most of them
-    unparsed): fine for one notification at a time, but it must move to indexed person keys once
-    linkage exists, and then also count notifications about the same child.
-    """
-    wanted = _victim_keys(list(body.people))
-    if not wanted:
-        return 0
-    incident = body.occurred_at
-    dobs = {key[2].isoformat().encode() for key in wanted}
-    rows = (
-        NotificationVersion.objects.filter(
-            notification__received_at__gte=_months_before(incident, months),
-            notification__received_at__lt=incident,
-            number=F("notification__current_version"),
+
+@dataclass(frozen=True)
+class VictimMarac:
+    victim: Person
+    key: str  # "" without a date of birth
+    suspect_keys: list[str]
+    criteria: list[MaracCriterion]
+    same_victim: int  # notifications for this victim in the escalation window, this one included
+
+
+@dataclass(frozen=True)
+class Triage:
+    policy: TriagePolicy
+    dash: DashScore | None
+    children: dict[str, ChildTriage]  # by child ref
+    victims: list[VictimMarac]
+    keys: list[PersonKey]
+
+    @property
+    def marac_codes(self) -> list[str]:
+        met = {c.code for v in self.victims for c in v.criteria}
+        return [code for code in CRITERIA if code in met]
+
+
+@dataclass
+class TriageContext:
+    """What triage reads from the database, read once for one notification or a batch."""
+
+    policy: TriagePolicy
+    history: History = field(default_factory=History)
+    # Confirmed MARAC referrals by victim key: (when confirmed, the suspects' keys).
+    referrals: dict[str, list[tuple[dt.datetime, set[str]]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        items: Iterable[tuple[NotificationBody, list[PersonKey]]],
+        received_at: dt.datetime,
+        policy: TriagePolicy | None = None,
+    ) -> "TriageContext":
+        policy = policy or policy_active()
+        items = list(items)
+        marac = policy.rules["marac"]
+        months = max(
+            earlier_notification_months(policy) or 0,
+            marac["escalation_months"],
         )
-        .exclude(
-            notification__force_code=body.force_code,
-            notification__incident_reference=body.incident_reference,
+        since_repeat = _months_before(received_at, marac["repeat_months"])
+        since = min(
+            [since_repeat] + [_months_before(body.occurred_at, months) for body, _ in items]
         )
-        .values_list("notification_id", "body")
+        all_keys = {k.key for _, keys in items for k in keys}
+        victim_keys = {k.key for _, keys in items for k in keys if k.role == "victim"}
+        referrals: dict[str, list[tuple[dt.datetime, set[str]]]] = {}
+        if victim_keys:
+            rows = MaracReferral.objects.filter(
+                victim_key__in=sorted(victim_keys),
+                status=MaracStatus.CONFIRMED,
+                decided_at__gte=since_repeat,
+            ).values_list("victim_key", "decided_at", "suspect_keys")
+            for victim_key, decided_at, suspect_keys in rows:
+                if decided_at is None:
+                    continue
+                referrals.setdefault(victim_key, []).append((decided_at, set(suspect_keys)))
+            since = min([since] + [at for found in referrals.values() for at, _ in found])
+        return cls(
+            policy=policy, history=History.load(keys=all_keys, since=since), referrals=referrals
+        )
+
+
+def triage_keys(*, notification: Notification, body: NotificationBody) -> list[PersonKey]:
+    return person_keys_build(notification=notification, body=body)
+
+
+def _key_of(person: Person) -> str:
+    if person.date_of_birth is None:
+        return ""
+    return person_key(
+        given_names=person.given_names,
+        family_name=person.family_name,
+        date_of_birth=person.date_of_birth,
     )
-    found: set[Any] = set()
-    for notification_id, raw in rows.iterator():
-        raw = bytes(raw)
-        # A date written with \u escapes would not be found as bytes: parse those bodies anyway.
-        if b"\\u" not in raw and not any(dob in raw for dob in dobs):
+
+
+def triage_assess(
+    *,
+    body: NotificationBody,
+    notification_id: Any,
+    keys: list[PersonKey],
+    received_at: dt.datetime,
+    context: TriageContext,
+) -> Triage:
+    """Score, rate and check one notification against the context's history (which must not yet
+    hold this notification's own keys)."""
+    if received_at.tzinfo is None or received_at.utcoffset() is None:
+        raise ValueError("received_at must be aware")
+    policy = context.policy
+    history = context.history
+    risk = body.risk
+    score = dash_score(instrument=risk.instrument, answers=risk.answers, policy=policy)
+    incident = body.occurred_at
+    notified_on = received_at.astimezone(LONDON).date()
+
+    victims = [p for p in body.people if p.role == "victim"]
+    victim_keys = [k for k in (_key_of(v) for v in victims) if k]
+    suspect_keys = sorted({k.key for k in keys if k.role == "suspect"})
+
+    marac = policy.rules["marac"]
+    escalation_since = _months_before(incident, marac["escalation_months"])
+    victim_results = []
+    for victim in victims:
+        key = _key_of(victim)
+        same_victim = 1
+        last_referral: dt.datetime | None = None
+        pair_since: int | None = None
+        if key:
+            same_victim += len(
+                history.notifications(
+                    keys=[("victim", key)],
+                    since=escalation_since,
+                    before=incident,
+                    exclude=notification_id,
+                )
+            )
+            shared = [
+                at
+                for at, suspects in context.referrals.get(key, [])
+                if suspects & set(suspect_keys) and at <= received_at
+            ]
+            if shared:
+                last_referral = max(shared)
+                pair_since = 1 + len(
+                    history.pair_notifications(
+                        victim=key,
+                        suspects=suspect_keys,
+                        since=last_referral,
+                        exclude=notification_id,
+                    )
+                )
+        criteria = marac_criteria(
+            dash=score,
+            officer_grade=risk.officer_grade,
+            professional_judgement=risk.professional_judgement,
+            notifications_same_victim_12m=same_victim,
+            same_pair_since_last_marac=pair_since,
+            last_marac_referral=(
+                last_referral.astimezone(LONDON).date() if last_referral is not None else None
+            ),
+            policy=policy,
+            officer_rationale=risk.officer_rationale,
+            notified_on=notified_on,
+        )
+        victim_results.append(
+            VictimMarac(
+                victim=victim,
+                key=key,
+                suspect_keys=suspect_keys,
+                criteria=criteria,
+                same_victim=same_victim,
+            )
+        )
+
+    rag_months = earlier_notification_months(policy)
+    children: dict[str, ChildTriage] = {}
+    for child in body.people:
+        if child.role != "child":
             continue
-        try:
-            doc = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            continue
-        people = doc.get("people") if isinstance(doc, dict) else None
-        if isinstance(people, list) and _victim_keys(people) & wanted:
-            found.add(notification_id)
-    return len(found)
+        earlier = 0
+        if rag_months is not None:
+            wanted = [("victim", k) for k in victim_keys]
+            child_key = _key_of(child)
+            if child_key:
+                wanted.append(("child", child_key))
+            earlier = len(
+                history.notifications(
+                    keys=wanted,
+                    since=_months_before(incident, rag_months),
+                    before=incident,
+                    exclude=notification_id,
+                )
+            )
+        facts = child_facts_from_notification(
+            notification=body,
+            child=child,
+            policy=policy,
+            earlier_notifications_12m=earlier,
+            # No model holds open children's social care cases or child protection plans yet
+            # (the person index brings them): both are taken as absent until one does.
+            open_case=False,
+            child_protection_plan=False,
+        )
+        rating = rag_rate(facts=facts, policy=policy)
+        children[child.ref] = ChildTriage(
+            child=child,
+            rating=rating,
+            screening_due=rag_screening_due(rag=rating.rag, received_at=received_at, policy=policy),
+            earlier=earlier,
+        )
+    return Triage(policy=policy, dash=score, children=children, victims=victim_results, keys=keys)
+
+
+def screening_rule(*, rag: str, policy: TriagePolicy) -> str:
+    """How a screening deadline was set, in words."""
+    screening = policy.rules["screening"]
+    if rag == "red":
+        return f"Red: within {screening['red_hours']} hours of receipt"
+    n = screening[f"{rag}_working_days"]
+    days = "working day" if n == 1 else "working days"
+    return f"{rag.capitalize()}: by the end of {n} {days} after the day of receipt"
+
+
+@dataclass
+class TriageRows:
+    """What triage adds to a new notification's rows, built but not saved: the people's keys, a
+    screening clock per contact (and an Encompass clock per notice), the Encompass notices, and
+    a MARAC referral to confirm for each victim who meets a criterion."""
+
+    keys: list[PersonKey]
+    clocks: list[Any]
+    notices: list[NoticeDraft]
+    marac: list[MaracReferral]
+
+
+def triage_apply(
+    *,
+    notification: Notification,
+    body: NotificationBody,
+    contacts: list[Contact],
+    triage: Triage,
+    now: dt.datetime,
+) -> TriageRows:
+    """Rate the new `contacts` of a notification as `triage` says (setting their rating, reasons,
+    policy version and deadlines) and build the rows that go with them."""
+    clocks: list[Any] = []
+    notices: list[NoticeDraft] = []
+    for contact in contacts:
+        assessed = triage.children[contact.child_ref]
+        rating = assessed.rating
+        contact.rag = rating.rag
+        contact.rag_reasons = rating.reasons
+        contact.policy_version = rating.policy_version
+        contact.due_at = assessed.screening_due
+        contact.next_due_at = assessed.screening_due
+        clocks.append(
+            clock_build(
+                contact=contact,
+                kind=ClockKind.SCREENING,
+                started_at=contact.received_at,
+                due_at=assessed.screening_due,
+                rule=screening_rule(rag=rating.rag, policy=triage.policy),
+            )
+        )
+        draft = encompass_notice_draft(
+            contact=contact,
+            body=body,
+            child=assessed.child,
+            recorded_at=body.recorded_at,
+            now=now,
+        )
+        if draft is not None:
+            notices.append(draft)
+            clocks.append(
+                clock_build(
+                    contact=contact,
+                    kind=ClockKind.ENCOMPASS,
+                    started_at=body.recorded_at,
+                    due_at=draft.notice.due_at,
+                    rule="Before the start of the next school day after the police recorded it",
+                )
+            )
+    marac = [
+        MaracReferral(
+            notification=notification,
+            victim_ref=v.victim.ref,
+            victim_name=f"{v.victim.given_names} {v.victim.family_name}"[:400],
+            victim_date_of_birth=v.victim.date_of_birth,
+            victim_key=v.key,
+            suspect_keys=v.suspect_keys,
+            criteria=[{"code": c.code, "evidence": c.evidence} for c in v.criteria],
+            policy_version=triage.policy.version,
+            created_at=now,
+        )
+        for v in triage.victims
+        if v.criteria
+    ]
+    return TriageRows(keys=triage.keys, clocks=clocks, notices=notices, marac=marac)
+
+
+def triage_rerate(*, contact: Contact, assessed: ChildTriage, policy: TriagePolicy) -> bool:
+    """An amended notification: rate a contact still waiting for its decision again, under the
+    active policy, its screening deadline counted from when it was first received, and move its
+    running screening clock to match. A decided or closed contact keeps the rating it was decided
+    on. Returns whether the rating or the deadline changed."""
+    if contact.status not in (ContactStatus.RECEIVED, ContactStatus.SCREENING):
+        return False
+    rating = assessed.rating
+    due = rag_screening_due(rag=rating.rag, received_at=contact.received_at, policy=policy)
+    if (contact.rag, contact.rag_reasons, contact.policy_version, contact.due_at) == (
+        rating.rag,
+        rating.reasons,
+        rating.policy_version,
+        due,
+    ):
+        return False
+    contact.rag = rating.rag
+    contact.rag_reasons = rating.reasons
+    contact.policy_version = rating.policy_version
+    contact.due_at = due
+    Clock.objects.filter(
+        contact=contact, kind=ClockKind.SCREENING, state=ClockState.RUNNING
+    ).update(due_at=due, rule=screening_rule(rag=rating.rag, policy=policy))
+    contact.next_due_at = clocks_next_due(contact_id=contact.pk)
+    contact.save(update_fields=["rag", "rag_reasons", "policy_version", "due_at", "next_due_at"])
+    return True
 
 
 def _dash_out(score: DashScore | None) -> dict[str, Any] | None:
@@ -176,66 +406,38 @@ def triage_explain(*, raw: bytes, received_at: dt.datetime) -> dict[str, Any]:
     if body is None:
         return {"errors": errors}
 
-    policy = policy_active()
-    risk = body.risk
-    score = dash_score(instrument=risk.instrument, answers=risk.answers, policy=policy)
-    incident_day = body.occurred_at.astimezone(LONDON).date()
-
-    # History about the same victim, over each window the policy asks for (both 12 months by
-    # default, so one count).
-    history: dict[int, int] = {}
-
-    def earlier(months: int) -> int:
-        if months not in history:
-            history[months] = victim_history(body=body, months=months)
-        return history[months]
-
-    rag_months = earlier_notification_months(policy)
-    earlier_for_rag = earlier(rag_months) if rag_months is not None else 0
-
-    same_victim = earlier(policy.rules["marac"]["escalation_months"]) + 1  # this one included
-    marac = marac_criteria(
-        dash=score,
-        officer_grade=risk.officer_grade,
-        professional_judgement=risk.professional_judgement,
-        notifications_same_victim_12m=same_victim,
-        # No MARAC referral record exists yet, so no pair was ever referred: `repeat` cannot be
-        # met until MARAC referrals are stored.
-        same_pair_since_last_marac=None,
-        last_marac_referral=None,
-        policy=policy,
-        officer_rationale=risk.officer_rationale,
-        notified_on=received_at.astimezone(LONDON).date(),
+    # A stored notification with this key is this incident's own: its history is not "earlier".
+    own = (
+        Notification.objects.filter(
+            force_code=body.force_code, incident_reference=body.incident_reference
+        )
+        .values_list("pk", flat=True)
+        .first()
     )
+    unsaved = Notification(pk=own) if own is not None else Notification()
+    keys = triage_keys(notification=unsaved, body=body)
+    context = TriageContext.load(items=[(body, keys)], received_at=received_at)
+    triage = triage_assess(
+        body=body, notification_id=unsaved.pk, keys=keys, received_at=received_at, context=context
+    )
+    incident_day = body.occurred_at.astimezone(LONDON).date()
 
     contacts: list[dict[str, Any]] = []
     encompass: list[dict[str, Any]] = []
-    for child in body.people:
-        if child.role != "child":
-            continue
+    for ref, assessed in triage.children.items():
+        child = assessed.child
         address = _child_address(child, body.incident_address)
         council, routing = contact_route_for(postcode=address.postcode if address else None)
-        facts = child_facts_from_notification(
-            notification=body,
-            child=child,
-            policy=policy,
-            earlier_notifications_12m=earlier_for_rag,
-            # No model holds open children's social care cases or child protection plans yet:
-            # both are taken as absent until one does.
-            open_case=False,
-            child_protection_plan=False,
-        )
-        rating = rag_rate(facts=facts, policy=policy)
-        screening = rag_screening_due(rag=rating.rag, received_at=received_at, policy=policy)
         contacts.append(
             {
-                "child_ref": child.ref,
+                "child_ref": ref,
                 "local_authority": council.la_code if council is not None else None,
                 "routing": str(routing),
-                "rag": rating.rag,
-                "reasons": rating.reasons,
-                "policy_version": str(rating.policy_version),
-                "clocks": {"screening": _iso(screening)},
+                "rag": assessed.rating.rag,
+                "reasons": assessed.rating.reasons,
+                "policy_version": str(assessed.rating.policy_version),
+                "clocks": {"screening": _iso(assessed.screening_due)},
+                "earlier_notifications": assessed.earlier,
             }
         )
 
@@ -252,7 +454,7 @@ def triage_explain(*, raw: bytes, received_at: dt.datetime) -> dict[str, Any]:
         to_school = recipient.agency is not None and recipient.agency == school
         encompass.append(
             {
-                "child_ref": child.ref,
+                "child_ref": ref,
                 "school_urn": school.urn if to_school and school is not None else None,
                 "due_at": _iso(encompass_due(body.recorded_at, school if to_school else None)),
                 "recipient": recipient.agency.code if recipient.agency is not None else None,
@@ -260,15 +462,24 @@ def triage_explain(*, raw: bytes, received_at: dt.datetime) -> dict[str, Any]:
             }
         )
 
+    first = triage.victims[0] if triage.victims else None
     return {
         "received_at": _iso(received_at),
-        "policy_version": str(policy.version),
-        "dash": _dash_out(score),
+        "policy_version": str(triage.policy.version),
+        "dash": _dash_out(triage.dash),
         "marac": {
-            "criteria": [c.code for c in marac],
-            "evidence": {c.code: c.evidence for c in marac},
-            "notifications_same_victim": same_victim,
-            "earlier_notifications_same_victim": earlier_for_rag,
+            "criteria": triage.marac_codes,
+            "evidence": {c.code: c.evidence for v in triage.victims for c in v.criteria},
+            "notifications_same_victim": first.same_victim if first else 1,
+            "earlier_notifications_same_victim": first.same_victim - 1 if first else 0,
+            "victims": [
+                {
+                    "person_ref": v.victim.ref,
+                    "criteria": [c.code for c in v.criteria],
+                    "notifications_same_victim": v.same_victim,
+                }
+                for v in triage.victims
+            ],
         },
         "contacts": contacts,
         "encompass": encompass,

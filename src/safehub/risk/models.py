@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -42,3 +44,54 @@ class TriagePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Triage policy v{self.version}" + (" (active)" if self.is_active else "")
+
+
+class MaracStatus(models.TextChoices):
+    TO_CONFIRM = "to_confirm", "To confirm"
+    CONFIRMED = "confirmed", "Referred to MARAC"
+    DECLINED = "declined", "Not referred"
+
+
+class MaracReferral(models.Model):
+    """A proposed referral of a notification's adult victim to MARAC, made when the criteria are
+    met (statutory.md §2.3), for a person to confirm or decline with a reason. Each criterion met
+    is kept with its evidence as it stood when the notification arrived."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    notification = models.ForeignKey(
+        "intake.Notification", on_delete=models.PROTECT, related_name="marac_referrals"
+    )
+    victim_ref = models.CharField(max_length=20)
+    victim_name = models.CharField(max_length=400)
+    victim_date_of_birth = models.DateField(null=True, blank=True)
+    victim_key = models.CharField(
+        max_length=32, blank=True, db_index=True, help_text="Empty without a date of birth."
+    )
+    suspect_keys = models.JSONField(default=list, blank=True)
+    criteria = models.JSONField(help_text='[{"code": ..., "evidence": ...}], in CRITERIA order.')
+    policy_version = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=12, choices=MaracStatus.choices, default=MaracStatus.TO_CONFIRM
+    )
+    created_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "victim_ref"], name="one_marac_referral_per_victim"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"MARAC referral for {self.victim_name} ({self.status})"
+
+    @property
+    def criteria_codes(self) -> list[str]:
+        return [c["code"] for c in self.criteria]

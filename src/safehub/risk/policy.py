@@ -12,6 +12,9 @@ A policy's `rules` is a JSON object with four parts:
   RULE_PARAMS below (implemented in rag.py).
 - `marac`: the MARAC referral thresholds (§2.3).
 - `screening`: how soon a contact must be screened, by its rating.
+- `clocks` (optional): the other clocks' lengths in working days (referral decision, strategy
+  discussion, ICPC, assessment); what it leaves out takes timescales.clocks.CLOCK_DEFAULTS, the
+  Working Together timescales.
 
 The rules are checked whole by `policy_rules_validate` before a version is published, so the
 rating code can trust them.
@@ -81,6 +84,12 @@ _SCREENING_LIMITS = {
     "red_hours": (1, 72),
     "amber_working_days": (1, 20),
     "green_working_days": (1, 20),
+}
+_CLOCK_LIMITS = {
+    "referral_decision_working_days": (1, 20),
+    "strategy_discussion_working_days": (1, 20),
+    "icpc_working_days": (1, 60),
+    "assessment_working_days": (1, 120),
 }
 _MAX_YES = max(DASH_INSTRUMENTS.values())
 
@@ -236,6 +245,19 @@ def policy_rules_validate(rules: Any) -> list[str]:
     code 'x'"). An empty list means the rules can be published."""
     errors: list[str] = []
     sections = ("dash_bands", "rag", "marac", "screening")
+    if isinstance(rules, dict) and "clocks" in rules:
+        clocks = rules["clocks"]
+        rules = {k: v for k, v in rules.items() if k != "clocks"}
+        if not isinstance(clocks, dict):
+            errors.append("clocks: must be an object")
+        else:
+            for key in clocks:
+                if key not in _CLOCK_LIMITS:
+                    errors.append(
+                        f"clocks.{key}: unknown key (expected {', '.join(_CLOCK_LIMITS)})"
+                    )
+                else:
+                    _check_int(errors, f"clocks.{key}", clocks[key], *_CLOCK_LIMITS[key])
     if not _check_keys(errors, "rules", rules, sections):
         return errors
     if "dash_bands" in rules:

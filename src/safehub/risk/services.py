@@ -1,5 +1,6 @@
 """Changing the triage policy: only by publishing a new version."""
 
+import copy
 from typing import Any
 
 from django.db import transaction
@@ -9,7 +10,7 @@ from safehub.accounts.models import User
 from safehub.core import clock
 from safehub.core.errors import DomainError
 from safehub.risk.models import TriagePolicy
-from safehub.risk.policy import policy_rules_validate
+from safehub.risk.policy import DEFAULT_RULES, policy_rules_validate
 from safehub.risk.selectors import policy_cache_clear
 
 
@@ -44,5 +45,23 @@ def policy_publish(*, rules: Any, note: str, published_by: User | None) -> Triag
         is_active=True,
         rules=rules,
     )
+    policy_cache_clear()
+    return policy
+
+
+def policy_install_default() -> TriagePolicy | None:
+    """Put back the shipped version 1 where no version exists at all (migration risk 0002 does
+    this on a new database; a test database emptied between tests needs it again). A database
+    that has any version is left alone. Returns the version installed, if one was."""
+    with transaction.atomic():
+        if TriagePolicy.objects.exists():
+            return None
+        policy = TriagePolicy.objects.create(
+            version=1,
+            created_at=clock.now(),
+            note="The default shipped with safehub (issue 3).",
+            is_active=True,
+            rules=copy.deepcopy(DEFAULT_RULES),
+        )
     policy_cache_clear()
     return policy

@@ -98,3 +98,78 @@ class SchoolDayStart(models.Model):
     def clean(self) -> None:
         if self.school_id is not None:
             _require_school(self.school)
+
+
+class ClockKind(models.TextChoices):
+    """The statutory clocks that run on a child's contact (statutory.md §1, §3)."""
+
+    SCREENING = "screening", "Screening decision"
+    REFERRAL_DECISION = "referral_decision", "Referral decision"
+    STRATEGY_DISCUSSION = "strategy_discussion", "Strategy discussion"
+    ICPC = "icpc", "Initial child protection conference"
+    ASSESSMENT = "assessment", "Child and family assessment"
+    ENCOMPASS = "encompass", "Operation Encompass notice"
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", "Running"
+    MET = "met", "Met"
+    BREACHED = "breached", "Breached"
+    STOPPED = "stopped", "Stopped"
+
+
+class Clock(models.Model):
+    """One deadline on a child's contact: when it started, when it is due, when it was met, and
+    where it stands. A clock is met on time (met), or its due time passes first (breached: it
+    keeps the time it was met late, if it ever is), or it no longer applies (stopped, with the
+    reason). At most one clock of each kind runs on a contact at a time."""
+
+    contact = models.ForeignKey(
+        "referrals.Contact", on_delete=models.CASCADE, related_name="clocks"
+    )
+    kind = models.CharField(max_length=24, choices=ClockKind.choices)
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    met_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=12, choices=ClockState.choices, default=ClockState.RUNNING)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=300, blank=True)
+    rule = models.CharField(
+        max_length=200, blank=True, help_text="How the due time was set, in words."
+    )
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "kind"],
+                condition=models.Q(state="running"),
+                name="one_running_clock_per_kind",
+            )
+        ]
+        indexes = [
+            # The breach sweep and escalation: running clocks by due time.
+            models.Index(fields=["state", "due_at"]),
+            models.Index(fields=["contact", "kind"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} due {self.due_at:%Y-%m-%d %H:%M} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet met and still applying: what the queue orders by."""
+        return self.met_at is None and self.state in (ClockState.RUNNING, ClockState.BREACHED)
+
+    def state_at(self, now: dt.datetime) -> str:
+        """The state as of `now`: a running clock past its due time is breached, whether or not
+        the sweep has recorded it yet."""
+        if self.state == ClockState.RUNNING and self.due_at < now:
+            return ClockState.BREACHED
+        return self.state
+
+    def state_text(self, now: dt.datetime) -> str:
+        state = self.state_at(now)
+        if state == ClockState.BREACHED:
+            return "Met late" if self.met_at is not None else "Overdue"
+        return ClockState(state).label

@@ -261,7 +261,7 @@ def test_split_district_goes_to_the_to_be_routed_list(client, msp_token):
 @pytest.mark.django_db
 def test_creation_is_audited_in_the_same_transaction(client, msp_token):
     response = post(client, example_bytes("notification-high-risk.json"), msp_token)
-    event = AuditEvent.objects.get()
+    event = AuditEvent.objects.get(object_type="intake.notification")
     assert event.action == "create"
     assert event.object_id == response.json()["id"]
     assert event.role == "integration_client"
@@ -417,6 +417,6 @@ def test_an_amendment_that_drops_a_child_marks_the_contact_and_tells_its_worker(
     leo = Contact.objects.get(child_ref="C2")
     assert leo.withdrawn_in_version == 2
     assert "No longer named in version 2" in leo.flag_labels
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(reason="notification_amended")
     assert message.recipients == ["alice@hub.example"]
     assert "no longer names a child" in message.body

@@ -34,6 +34,8 @@ from safehub.referrals.models import (
     SignOff,
 )
 from safehub.referrals.selectors import contact_counts_by_status, decisions_awaiting_sign_off
+from safehub.timescales.clocks import clock_start
+from safehub.timescales.models import ClockKind
 
 S = ContactStatus
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
@@ -49,17 +51,27 @@ def make_contact(
     assigned_to=None,
     referral_source: str = ReferralSource.POLICE,
 ) -> Contact:
-    return Contact.objects.create(
+    due = T0 + dt.timedelta(hours=due_in_hours) if due_in_hours is not None else None
+    contact = Contact.objects.create(
         given_names=name,
         family_name="Demo",
         local_authority=Agency.objects.get(code=council) if council else None,
         routing=Routing.ROUTED if council else Routing.NO_ADDRESS,
         received_at=T0 - dt.timedelta(minutes=received_minutes_ago),
-        due_at=T0 + dt.timedelta(hours=due_in_hours) if due_in_hours is not None else None,
+        due_at=due,
+        next_due_at=due,
         referral_source=referral_source,
         status=status,
         assigned_to=assigned_to,
     )
+    if due is not None:
+        clock_start(
+            contact=contact,
+            kind=ClockKind.SCREENING,
+            started_at=contact.received_at,
+            due_at=due,
+        )
+    return contact
 
 
 @pytest.fixture

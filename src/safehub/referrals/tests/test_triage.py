@@ -17,7 +17,7 @@ from safehub.intake.models import Channel, Notification, NotificationVersion
 from safehub.intake.services import notification_receive
 from safehub.intake.validation import validate_notification
 from safehub.referrals.models import Contact
-from safehub.referrals.triage import triage_explain, victim_history
+from safehub.referrals.triage import triage_explain
 
 UTC = dt.UTC
 HIGH_RISK_RECEIVED = dt.datetime(2026, 11, 20, 23, 40, tzinfo=UTC)  # a Friday night
@@ -114,6 +114,7 @@ def test_two_authorities_example(reference):
         "evidence": {},
         "notifications_same_victim": 1,
         "earlier_notifications_same_victim": 0,
+        "victims": [{"person_ref": "V1", "criteria": [], "notifications_same_victim": 1}],
     }
     contacts = by_ref(out["contacts"])
     assert {ref: c["local_authority"] for ref, c in contacts.items()} == {
@@ -268,12 +269,6 @@ def test_earlier_notification_about_the_victim_raises_to_amber_and_escalates(ref
     earlier["people"][0]["given_names"] = "  PRIYA "  # normalised: still the same victim
     _store(earlier, reference_no="MSP-26-000101", occurred="2026-06-01T10:00:00+00:00")
 
-    body = validate_notification(
-        example_bytes("notification-two-authorities.json"), now=MONDAY_MORNING
-    )[0]
-    assert body is not None
-    assert victim_history(body=body) == 1
-
     # A standard grade so that the earlier notification is what makes Maya amber.
     doc["risk"]["officer_grade"] = "standard"
     out = triage_explain(raw=json.dumps(doc).encode(), received_at=MONDAY_MORNING)
@@ -291,7 +286,9 @@ def test_earlier_notification_about_the_victim_raises_to_amber_and_escalates(ref
     )
 
 
-def test_history_ignores_other_victims_old_notifications_and_the_incident_itself(reference):
+def test_victim_history_ignores_other_victims_old_notifications_and_the_incident_itself(
+    reference,
+):
     doc = example("notification-two-authorities.json")
     other_dob = json.loads(json.dumps(doc))
     other_dob["people"][0]["date_of_birth"] = "1995-12-02"
@@ -311,11 +308,43 @@ def test_history_ignores_other_victims_old_notifications_and_the_incident_itself
         channel=Channel.IMPORT,
         now=MONDAY_MORNING,
     )
-    body = validate_notification(
-        example_bytes("notification-two-authorities.json"), now=MONDAY_MORNING
-    )[0]
-    assert body is not None
-    assert victim_history(body=body) == 0
+    out = triage_explain(
+        raw=example_bytes("notification-two-authorities.json"), received_at=MONDAY_MORNING
+    )
+    assert out["marac"]["notifications_same_victim"] == 1  # this one only
+    # The children are the same in the three recent notifications: each is an earlier
+    # notification about the same child (the one of 2025 is out of the window, this one is its
+    # own).
+    # Maya (C2, no date of birth) and the unborn child (U1) have no key: only the victim counts.
+    assert {c["child_ref"]: c["earlier_notifications"] for c in out["contacts"]} == {
+        "C1": 3,
+        "C2": 0,
+        "U1": 0,
+    }
+
+
+def test_an_earlier_notification_about_the_same_child_with_another_victim_counts(reference):
+    doc = example("notification-two-authorities.json")
+    other = json.loads(json.dumps(doc))
+    other["people"][0]["family_name"] = "Otherperson"  # another victim
+    kept = ("V1", "S1", "C1")
+    other["people"] = [p for p in other["people"] if p.get("ref") in kept]
+    other["relationships"] = [
+        r for r in other["relationships"] if r["from"] in kept and r["to"] in kept
+    ]
+    _store(other, reference_no="MSP-26-000301", occurred="2026-08-01T10:00:00+00:00")
+    doc["risk"]["officer_grade"] = "standard"
+    ravi = next(p for p in doc["people"] if p.get("ref") == "C1")
+    ravi["present_at_incident"] = False
+    out = triage_explain(raw=json.dumps(doc).encode(), received_at=MONDAY_MORNING)
+    contacts = {c["child_ref"]: c for c in out["contacts"]}
+    assert contacts["C1"]["earlier_notifications"] == 1  # Ravi, the same child
+    assert contacts["C1"]["rag"] == "amber"
+    assert contacts["C1"]["reasons"] == [
+        "Police notified us about this child or the same victim 1 time in the last 12 months"
+    ]
+    assert contacts["C2"]["earlier_notifications"] == 0  # Maya: no date of birth, no key
+    assert out["marac"]["notifications_same_victim"] == 1
 
 
 # --- The command -------------------------------------------------------------------------------
