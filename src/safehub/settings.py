@@ -225,6 +225,12 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = os.environ.get("SAFEHUB_FROM_EMAIL", "safehub@hub.example")
 OUTBOX_MAX_ATTEMPTS = env_int("SAFEHUB_OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
+# What the worker runs every minute, in this order (each safe to run at any time).
+SAFEHUB_SWEEPS = [
+    "safehub.core.outbox.outbox_deliver_due",
+    "safehub.encompass.services.encompass_sweep",
+    "safehub.timescales.clocks.clocks_sweep",
+]
 OUTBOX_RETRY_BASE_SECONDS = env_int("SAFEHUB_OUTBOX_RETRY_BASE_SECONDS", 30, minimum=0)
 
 SESSION_COOKIE_HTTPONLY = True

@@ -30,7 +30,7 @@ def most_urgent_wirral_contact():
             local_authority__code="LA344",
             assigned_to__isnull=True,
         )
-        .order_by(F("due_at").asc(nulls_last=True), "received_at", "id")
+        .order_by(F("next_due_at").asc(nulls_last=True), "received_at", "id")
         .first()
     )
 
@@ -38,6 +38,15 @@ def most_urgent_wirral_contact():
 def status_of(page) -> str:
     row = page.locator("h2:has-text('Where it stands') + dl .govuk-summary-list__row").first
     return row.locator("dd").inner_text().strip()
+
+
+def clock_states(page) -> dict[str, str]:
+    """The deadlines table: each deadline's state tag, by name."""
+    states = {}
+    for row in page.locator("#clocks tbody tr").all():
+        name = row.locator("th").inner_text().strip()
+        states[name] = row.locator("td .govuk-tag").inner_text().strip()
+    return states
 
 
 def sign_out(page) -> None:
@@ -51,17 +60,26 @@ def test_worker_takes_and_decides_then_manager_signs_off(
 ):
     expected = most_urgent_wirral_contact()
     assert expected is not None
+    assert expected.rag == "red"  # a red contact comes first
     name = f"{expected.given_names} {expected.family_name}"
 
     sign_in(page, assert_accessible, "alice")
     counts = page.locator("#status-counts").inner_text()
     assert "Received: 4" in counts
+    first_row = page.locator("table:has(caption:has-text('most urgent first')) tbody tr").first
+    assert name in first_row.inner_text()
+    assert "Red" in first_row.inner_text()
     page.get_by_role("button", name="Take the next contact").click()
     page.wait_for_url(CONTACT_URL)
     assert page.url.endswith(f"/contacts/{expected.pk}/")
     assert f"You are screening {name}" in success_banner(page)
     assert page.get_by_role("heading", level=1).inner_text() == name
     assert status_of(page) == "Screening"
+    # The reasons for the rating, in words, and the version of the policy that rated it.
+    reasons = page.locator("#rating-reasons li").all_inner_texts()
+    assert reasons and reasons == expected.rag_reasons
+    assert "Triage policy version 1" in page.locator("h2#rating + dl").inner_text()
+    assert clock_states(page) == {"Screening decision": "Running"}
     assert_accessible(page)
 
     # A decision without its reasons is refused, and the summary names the field.
@@ -98,6 +116,13 @@ def test_worker_takes_and_decides_then_manager_signs_off(
     page.wait_for_url(CONTACT_URL)
     assert "Decision signed off. The contact is closed." in success_banner(page)
     assert status_of(page) == "Closed"
+    # The screening decision was made in time, and the sign-off made the referral decision in
+    # time; the assessment's 45 working days have begun.
+    assert clock_states(page) == {
+        "Screening decision": "Met",
+        "Referral decision": "Met",
+        "Child and family assessment": "Running",
+    }
     history = page.locator("#status-history tbody").inner_text()
     assert "Taken from the queue." in history
     assert "Decided: Child and family assessment (section 17)" in history

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.tasks import task
+from django.utils.module_loading import import_string
 
 from safehub.core import clock
 from safehub.core.models import OutboxMessage, OutboxStatus
@@ -152,9 +153,16 @@ SWEEP_EVERY = dt.timedelta(minutes=1)
 
 
 @task()
-def outbox_sweep() -> int:
-    """Deliver whatever is due (a message whose delivery task failed, a claim that ran out), then
-    come back in a minute. The worker starts the first sweep."""
-    delivered = outbox_deliver_due()
-    outbox_sweep.using(run_after=clock.now() + SWEEP_EVERY).enqueue()
-    return delivered
+def sweep() -> dict[str, Any]:
+    """Run every scheduled sweep (`settings.SAFEHUB_SWEEPS`: deliver what the outbox has due,
+    bring Encompass notices up to date, record breached clocks...), then come back in a minute.
+    The worker starts the first one. One sweep failing does not stop the others."""
+    results: dict[str, Any] = {}
+    for path in settings.SAFEHUB_SWEEPS:
+        try:
+            results[path] = str(import_string(path)())
+        except Exception:  # logged and retried a minute later
+            log.exception("sweep %s failed", path)
+            results[path] = "failed"
+    sweep.using(run_after=clock.now() + SWEEP_EVERY).enqueue()
+    return results

@@ -328,7 +328,7 @@ def encompass_notice_draft(
 
 def encompass_drafts_save(drafts: list[NoticeDraft]) -> None:
     """Save many new notices inside the caller's transaction, a few writes for them all. Their
-    e-mails get no delivery task of their own: `outbox_sweep` sends them within a minute."""
+    e-mails get no delivery task of their own: the worker's sweep sends them within a minute."""
     if not connection.in_atomic_block:
         raise RuntimeError("encompass_drafts_save must run inside the intake transaction")
     if not drafts:

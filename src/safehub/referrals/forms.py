@@ -110,3 +110,60 @@ class ReviewForm(forms.Form):
         required=False,
         help_text="Needed if you return the decision: say what to look at again.",
     )
+
+
+RAG_FILTER_CHOICES = [
+    ("", "Any rating"),
+    ("red", "Red"),
+    ("amber", "Amber"),
+    ("green", "Green"),
+    ("none", "Not rated"),
+]
+STATUS_FILTER_CHOICES = [
+    ("open", "Open (not closed)"),
+    ("received", "Received"),
+    ("screening", "Screening"),
+    ("decided", "Decided"),
+    ("closed", "Closed"),
+    ("all", "All"),
+]
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters, read from the query string. Every field is optional; a value that is
+    not one of the choices is an error on that field, and the queue then shows no filter."""
+
+    mark_optional = False
+
+    rag = forms.ChoiceField(label="Rating", choices=RAG_FILTER_CHOICES, required=False)
+    status = forms.ChoiceField(label="Status", choices=STATUS_FILTER_CHOICES, required=False)
+    worker = forms.ChoiceField(label="Held by", required=False)
+    overdue = forms.BooleanField(label="Only contacts with a deadline passed", required=False)
+
+    def __init__(self, *args: object, workers: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        worker = self.fields["worker"]
+        assert isinstance(worker, forms.ChoiceField)
+        worker.choices = [
+            ("", "Anyone or nobody"),
+            ("me", "Me"),
+            ("nobody", "Nobody yet"),
+            *workers,
+        ]
+
+
+class ReassignForm(forms.Form):
+    worker = forms.ChoiceField(label="Who should hold this contact?")
+    reason = forms.CharField(
+        label="Why does it change hands?",
+        widget=forms.Textarea,
+        max_length=2000,
+        error_messages={"required": "Say why the contact changes hands"},
+    )
+
+    def __init__(self, *args: object, workers: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        worker = self.fields["worker"]
+        assert isinstance(worker, forms.ChoiceField)
+        worker.choices = [("", "Choose a worker"), *workers]
+        self.fields["worker"].error_messages["required"] = "Choose who should hold the contact"

@@ -1,12 +1,14 @@
 """Reads of contacts, always scoped to the person who asks. Lists and single contacts use the
 same scope, so a list can never show what a contact page would refuse."""
 
+import datetime as dt
 import uuid
 
 from django.db.models import Count, F, Q, QuerySet
 
 from safehub.accounts.models import AgencyKind, User
 from safehub.accounts.permissions import user_can
+from safehub.core import clock
 from safehub.core.errors import NotFound
 from safehub.referrals.models import Contact, ContactStatus, Decision, SignOff
 
@@ -28,12 +30,58 @@ def contacts_in_scope(*, fetched_by: User) -> QuerySet[Contact]:
     return contacts.none()
 
 
-def contact_queue(*, fetched_by: User, unrouted: bool = False) -> QuerySet[Contact]:
-    """The triage queue: contacts awaiting screening, oldest first (the most urgent once rated)."""
-    contacts = contacts_in_scope(fetched_by=fetched_by)
+def contact_queue(
+    *,
+    fetched_by: User,
+    unrouted: bool = False,
+    rag: str = "",
+    status: str = "",
+    worker: str = "",
+    overdue: bool = False,
+    now: dt.datetime | None = None,
+) -> QuerySet[Contact]:
+    """The triage queue: the asker's contacts ordered by their soonest running deadline (then
+    the oldest first; contacts with no deadline last), with its filters:
+
+    - `rag`: red, amber, green, or "none" (not rated);
+    - `status`: a contact status, "open" (any but closed: the default) or "all";
+    - `worker`: "me", "nobody" (unclaimed), or a user's id;
+    - `overdue`: only contacts with an open deadline already passed.
+    """
+    contacts = contacts_in_scope(fetched_by=fetched_by).select_related("assigned_to")
     if unrouted:
         contacts = contacts.filter(local_authority__isnull=True)
+    if rag == "none":
+        contacts = contacts.filter(rag="")
+    elif rag:
+        contacts = contacts.filter(rag=rag)
+    if status in ("", "open"):
+        contacts = contacts.exclude(status=ContactStatus.CLOSED)
+    elif status != "all":
+        contacts = contacts.filter(status=status)
+    if worker == "me":
+        contacts = contacts.filter(assigned_to=fetched_by)
+    elif worker == "nobody":
+        contacts = contacts.filter(assigned_to__isnull=True)
+    elif worker.isdigit():
+        contacts = contacts.filter(assigned_to_id=int(worker))
+    if overdue:
+        contacts = contacts.filter(next_due_at__lt=now or clock.now())
     return contacts.order_by(F("next_due_at").asc(nulls_last=True), "received_at", "id")
+
+
+def council_workers(*, fetched_by: User) -> list[User]:
+    """The people of the asker's council who screen contacts: whom a contact can be given to."""
+    agency = fetched_by.agency
+    if agency is None or agency.kind != AgencyKind.CHILDREN_SERVICES:
+        return []
+    return [
+        user
+        for user in User.objects.filter(agency=agency, is_active=True).order_by(
+            "first_name", "last_name", "username"
+        )
+        if user_can(user, "contact.decide")
+    ]
 
 
 def contact_get(*, fetched_by: User, contact_id: str | uuid.UUID) -> Contact:

@@ -12,6 +12,11 @@ urlpatterns = [
     path("contacts/<uuid:contact_id>/route/", views.contact_route_view, name="contact_route"),
     path("contacts/<uuid:contact_id>/decide/", views.contact_decide_view, name="contact_decide"),
     path(
+        "contacts/<uuid:contact_id>/reassign/",
+        views.contact_reassign_view,
+        name="contact_reassign",
+    ),
+    path(
         "contacts/<uuid:contact_id>/decisions/<int:decision_id>/sign-off/",
         views.decision_sign_off_view,
         name="decision_sign_off",

@@ -13,19 +13,29 @@ from django.views.decorators.http import require_http_methods, require_POST
 from safehub.accounts.permissions import user_can
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
+from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from safehub.referrals.decisions import (
     contact_decide,
+    contact_reassign,
     contact_take_next,
     decision_return,
     decision_sign_off,
 )
-from safehub.referrals.forms import DecisionForm, ManualContactForm, ReviewForm, RouteForm
+from safehub.referrals.forms import (
+    DecisionForm,
+    ManualContactForm,
+    QueueFilterForm,
+    ReassignForm,
+    ReviewForm,
+    RouteForm,
+)
 from safehub.referrals.models import Contact, ContactStatus, Decision, SignOff
 from safehub.referrals.selectors import (
     contact_counts_by_status,
     contact_get,
     contact_queue,
+    council_workers,
     decisions_awaiting_sign_off,
 )
 from safehub.referrals.services import contact_create_manual, contact_route
@@ -47,37 +57,58 @@ def queue(request: HttpRequest) -> HttpResponse:
             # A school's safeguarding lead works from the Operation Encompass notices.
             return redirect("encompass:notice_list")
         return render(request, "403.html", status=403)
+    user = request.user
     unrouted = request.GET.get("show") == "unrouted"
-    contacts = contact_queue(fetched_by=request.user, unrouted=unrouted)  # type: ignore[arg-type]
+    workers = council_workers(fetched_by=user)  # type: ignore[arg-type]
+    choices = [(str(w.pk), w.get_full_name() or w.username) for w in workers]
+    filters = QueueFilterForm(request.GET or None, workers=choices)
+    chosen = filters.cleaned_data if filters.is_bound and filters.is_valid() else {}
+    now = clock.now()
+    contacts = contact_queue(
+        fetched_by=user,  # type: ignore[arg-type]
+        unrouted=unrouted,
+        rag=chosen.get("rag", ""),
+        status=chosen.get("status", ""),
+        worker=chosen.get("worker", ""),
+        overdue=chosen.get("overdue", False),
+        now=now,
+    )
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = contact_counts_by_status(fetched_by=request.user)  # type: ignore[arg-type]
-    can_sign_off = user_can(request.user, "contact.sign_off")
+    counts = contact_counts_by_status(fetched_by=user)  # type: ignore[arg-type]
+    can_sign_off = user_can(user, "contact.sign_off")
     awaiting = (
-        list(decisions_awaiting_sign_off(fetched_by=request.user))  # type: ignore[arg-type]
+        list(decisions_awaiting_sign_off(fetched_by=user))  # type: ignore[arg-type]
         if can_sign_off
         else []
     )
     with transaction.atomic():
         audit_record(
-            actor=request.user,
+            actor=user,
             action=Action.SEARCH,
             object_type="referrals.queue",
             object_id="unrouted" if unrouted else "all",
             detail={
+                "filters": {k: v for k, v in chosen.items() if v},
                 "page": page.number,
                 "shown": [str(c.pk) for c in page],
                 "awaiting_sign_off": [str(d.contact_id) for d in awaiting],
             },
         )
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "referrals/queue.html",
         {
             "page": page,
+            "now": now,
             "unrouted": unrouted,
-            "can_route": user_can(request.user, "contact.route"),
-            "can_create": user_can(request.user, "contact.create"),
-            "can_take": user_can(request.user, "contact.decide"),
+            "filters": filters,
+            "filtered": bool(chosen) and any(chosen.values()),
+            "page_query": (query.urlencode() + "&") if query else "",
+            "can_route": user_can(user, "contact.route"),
+            "can_create": user_can(user, "contact.create"),
+            "can_take": user_can(user, "contact.decide"),
             "can_sign_off": can_sign_off,
             "status_counts": [
                 (label, counts.get(value, 0)) for value, label in ContactStatus.choices
@@ -121,6 +152,19 @@ def _contact_page(
         and awaiting.decided_by_id != user.pk
     )
     history = list(contact.status_changes.select_related("by").order_by("at", "id"))
+    now = clock.now()
+    clocks = [
+        {
+            "name": c.get_kind_display(),
+            "due_at": c.due_at,
+            "met_at": c.met_at,
+            "state": c.state_at(now),
+            "state_text": c.state_text(now),
+            "rule": c.rule,
+            "stop_reason": c.stop_reason,
+        }
+        for c in contact.clocks.order_by("started_at", "id")
+    ]
     versions: list = []
     body = None
     raw = ""
@@ -148,6 +192,8 @@ def _contact_page(
         "can_review": can_review,
         "review_form": (review_form or ReviewForm()) if can_review else None,
         "history": history,
+        "clocks": clocks,
+        "can_reassign": user_can(user, "contact.reassign") and contact.status != "closed",
         "problem": problem,
         # The page's title says "Error:" when either form on it was refused.
         "form": decision_form if decision_form is not None else review_form,
@@ -352,3 +398,63 @@ def contact_route_view(request: HttpRequest, contact_id: object) -> HttpResponse
                 return redirect(reverse("referrals:queue") + "?show=unrouted")
         return redirect("referrals:contact_detail", contact_id=contact.pk)
     return _contact_page(request, contact, form, status=422)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_reassign_view(request: HttpRequest, contact_id: object) -> HttpResponse:
+    """A manager gives the contact to another worker of the council, saying why."""
+    contact = _contact_or_404(request, contact_id)
+    user = request.user
+    if not user_can(user, "contact.reassign"):
+        return render(request, "403.html", status=403)
+    workers = [
+        w
+        for w in council_workers(fetched_by=user)  # type: ignore[arg-type]
+        if w.agency_id == contact.local_authority_id
+    ]
+    choices = [
+        (
+            str(w.pk),
+            (w.get_full_name() or w.username)
+            + (" (holds it now)" if w.pk == contact.assigned_to_id else ""),
+        )
+        for w in workers
+    ]
+    form = ReassignForm(request.POST or None, workers=choices)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            to_user = next(w for w in workers if str(w.pk) == form.cleaned_data["worker"])
+            try:
+                contact_reassign(
+                    contact=contact,
+                    to_user=to_user,
+                    by=user,  # type: ignore[arg-type]
+                    reason=form.cleaned_data["reason"],
+                )
+            except NotFound:
+                raise Http404("No such contact") from None
+            except PermissionDenied:
+                return render(request, "403.html", status=403)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+                status = 409
+            except DomainError as exc:
+                field, sep, message = exc.message.partition(": ")
+                name = {"to_user": "worker"}.get(field, field)
+                if sep and name in form.fields:
+                    form.add_error(name, message[:1].upper() + message[1:])
+                else:
+                    form.add_error(None, exc.message)
+            else:
+                name = to_user.get_full_name() or to_user.username
+                messages.success(request, f"The contact is now held by {name}")
+                return redirect("referrals:contact_detail", contact_id=contact.pk)
+    return render(
+        request,
+        "referrals/contact_reassign.html",
+        {"contact": contact, "form": form},
+        status=status,
+    )

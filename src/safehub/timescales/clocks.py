@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Min, Q
 
+from safehub.core.clock import now as clock_now
 from safehub.timescales.calendar import working_days_due
 from safehub.timescales.models import Clock, ClockKind, ClockState
 
@@ -148,9 +149,10 @@ def clocks_next_due(*, contact_id: Any) -> dt.datetime | None:
     )
 
 
-def clocks_sweep(*, now: dt.datetime) -> int:
+def clocks_sweep(*, now: dt.datetime | None = None) -> int:
     """Record as breached every running clock whose due time has passed. Safe to run at any time,
     as often as wanted (the worker runs it every minute). Returns how many it recorded."""
+    now = now or clock_now()
     return Clock.objects.filter(state=ClockState.RUNNING, due_at__lt=now).update(
         state=ClockState.BREACHED
     )

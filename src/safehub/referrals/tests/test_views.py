@@ -189,3 +189,83 @@ def test_a_long_queue_is_paged(client, alice, reference):
     assert 'href="?page=2" rel="next"' in first
     second = client.get(reverse("referrals:queue") + "?page=2").content.decode()
     assert second.count('class="govuk-table__row"') == 1 + 2  # the header row and two contacts
+
+
+# --- Queue filters and reassignment -----------------------------------------------------------
+
+
+def test_queue_filters_by_rating_and_shows_the_soonest_deadline_first(
+    client, alice, two_authorities
+):
+    client.force_login(alice)
+    page = client.get(reverse("referrals:queue"), {"rag": "red"}).content.decode()
+    assert "Unborn Demo" in page and "Ravi Demo" not in page  # the unborn child is red
+    page = client.get(reverse("referrals:queue"), {"rag": "amber"}).content.decode()
+    assert "Ravi Demo" in page and "Unborn Demo" not in page
+    page = client.get(reverse("referrals:queue")).content.decode()
+    assert page.index("Unborn Demo") < page.index("Ravi Demo")  # 4 hours before tomorrow night
+
+
+def test_queue_with_an_unknown_filter_value_shows_everything_and_names_the_field(
+    client, alice, two_authorities
+):
+    client.force_login(alice)
+    response = client.get(reverse("referrals:queue"), {"rag": "purple"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Ravi Demo" in page and "Unborn Demo" in page
+    assert "Select a valid choice" in page
+
+
+def test_closed_contacts_leave_the_default_queue_but_can_be_shown(client, alice, two_authorities):
+    from safehub.referrals.models import ContactStatus
+
+    Contact.objects.filter(child_ref="C1").update(status=ContactStatus.CLOSED)
+    client.force_login(alice)
+    assert "Ravi Demo" not in client.get(reverse("referrals:queue")).content.decode()
+    shown = client.get(reverse("referrals:queue"), {"status": "closed"}).content.decode()
+    assert "Ravi Demo" in shown and "Unborn Demo" not in shown
+
+
+def test_only_a_manager_reassigns(client, alice, mary, bob, two_authorities):
+    ravi = contact_of("C1")
+    url = reverse("referrals:contact_reassign", args=[ravi.pk])
+    client.force_login(alice)
+    assert client.get(url).status_code == 403
+    client.force_login(bob)  # Liverpool: not his council's child
+    assert client.get(url).status_code == 404
+    client.force_login(mary)
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"worker": str(alice.pk), "reason": "Knows the family."})
+    assert response.status_code == 302
+    ravi.refresh_from_db()
+    assert ravi.assigned_to == alice and ravi.status == "screening"
+    assert AuditEvent.objects.filter(
+        object_id=str(ravi.pk), detail__reason="Knows the family."
+    ).exists()
+
+
+def test_reassigning_to_someone_outside_the_council_is_refused(client, mary, bob, two_authorities):
+    ravi = contact_of("C1")
+    client.force_login(mary)
+    response = client.post(
+        reverse("referrals:contact_reassign", args=[ravi.pk]),
+        {"worker": str(bob.pk), "reason": "Cover."},
+    )
+    assert response.status_code == 422  # Bob is not one of the choices
+    assert "Select a valid choice" in response.content.decode()
+    ravi.refresh_from_db()
+    assert ravi.assigned_to is None
+
+
+def test_the_contact_page_shows_the_rating_its_reasons_and_the_deadlines(
+    client, alice, two_authorities
+):
+    client.force_login(alice)
+    ravi = contact_of("C1")
+    page = client.get(reverse("referrals:contact_detail", args=[ravi.pk])).content.decode()
+    assert "Amber" in page
+    for reason in ravi.rag_reasons:
+        assert reason in page
+    assert "Triage policy version 1" in page
+    assert "Screening decision" in page and "Running" in page

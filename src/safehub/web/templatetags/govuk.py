@@ -127,8 +127,12 @@ def govuk_field_info(bound: BoundField, hint: str | None = None) -> FieldInfo:
         id=base_id,
         name=bound.html_name,
         label=str(bound.label or ""),
-        # Unticked is a real answer for a lone checkbox: "(optional)" would only confuse.
-        optional=not bound.field.required and kind != "checkbox" and not bound.field.disabled,
+        # Unticked is a real answer for a lone checkbox: "(optional)" would only confuse. A form
+        # of filters (`mark_optional = False`) asks no questions: nothing in it is "optional".
+        optional=not bound.field.required
+        and kind != "checkbox"
+        and not bound.field.disabled
+        and getattr(bound.form, "mark_optional", True),
         hint=hint_text,
         hint_id=hint_id,
         error=error_text,

@@ -16,13 +16,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from safehub.core.outbox import outbox_deliver_due, outbox_sweep
+        from safehub.core.outbox import outbox_deliver_due, sweep
 
-        # Anything left pending by a worker that died mid-delivery is picked up first; then a
-        # sweep every minute catches any message whose delivery task failed.
+        # Anything left pending by a worker that died mid-delivery is picked up first; then the
+        # sweeps every minute: a message whose delivery task failed, Encompass notices, clocks.
         outbox_deliver_due()
         if not options["batch"]:
-            outbox_sweep.enqueue()
+            sweep.enqueue()
         worker_args = ["--interval", str(options["interval"]), "--queue-name", "default"]
         if options["batch"]:
             worker_args.append("--batch")
