@@ -18,9 +18,12 @@ import calendar as _gregorian
 import datetime as dt
 import enum
 import threading
+import time
 from collections.abc import Mapping
+from typing import Any
 
 import holidays
+from django.conf import settings
 from django.db.models import Count, Max
 
 from safehub.accounts.models import Agency, AgencyKind
@@ -204,14 +207,29 @@ def _overrides_token() -> tuple[int, dt.datetime | None]:
     return found["count"], found["latest"]
 
 
+_checked_at = 0.0
+
+
+def _fresh_enough(checked_at: float) -> bool:
+    """Whether a per-process copy checked at `checked_at` may be used without asking the
+    database again: for `SAFEHUB_REFERENCE_CACHE_SECONDS` (0, as in tests: always ask)."""
+    ttl = settings.SAFEHUB_REFERENCE_CACHE_SECONDS
+    return ttl > 0 and time.monotonic() - checked_at < ttl
+
+
 def working_calendar() -> WorkingCalendar:
-    """The calendar with the overrides in the database now."""
-    global _cached
-    token = _overrides_token()
+    """The calendar with the overrides in the database now (or, where the process keeps
+    reference data in memory, as of at most `SAFEHUB_REFERENCE_CACHE_SECONDS` ago)."""
+    global _cached, _checked_at
     cached = _cached
+    if cached is not None and _fresh_enough(_checked_at):
+        return cached[1]
+    token = _overrides_token()
     if cached is not None and cached[0] == token:
+        _checked_at = time.monotonic()
         return cached[1]
     with _cache_lock:
+        _checked_at = time.monotonic()
         rows = list(BankHolidayOverride.objects.values_list("date", "is_holiday", "name"))
         calendar = WorkingCalendar(
             {day: is_holiday for day, is_holiday, _ in rows},
@@ -222,9 +240,10 @@ def working_calendar() -> WorkingCalendar:
 
 
 def calendar_reset() -> None:
-    """Forget the cached calendar; the next call reads the overrides again."""
+    """Forget the cached calendar and schools' days; the next call reads them again."""
     global _cached
     _cached = None
+    _school_days.clear()
 
 
 def is_bank_holiday(d: dt.date) -> bool:
@@ -307,15 +326,33 @@ def _require_school(school: Agency | None) -> None:
         raise ValueError(f"{school} is not a school")
 
 
+# Each school's start time and closures, per process, for `SAFEHUB_REFERENCE_CACHE_SECONDS`.
+_school_days: dict[Any, tuple[float, dt.time, list[tuple[dt.date, dt.date]]]] = {}
+
+
+def _school_days_of(school: Agency) -> tuple[dt.time, list[tuple[dt.date, dt.date]]]:
+    found = _school_days.get(school.pk)
+    if found is not None and _fresh_enough(found[0]):
+        return found[1], found[2]
+    starts_at = (
+        SchoolDayStart.objects.filter(school=school).values_list("starts_at", flat=True).first()
+    )
+    closures = list(
+        SchoolClosure.objects.filter(school=school)
+        .order_by("first_day")
+        .values_list("first_day", "last_day")
+    )
+    start = starts_at if starts_at is not None else DEFAULT_SCHOOL_DAY_START
+    _school_days[school.pk] = (time.monotonic(), start, closures)
+    return start, closures
+
+
 def school_day_start(school: Agency | None) -> dt.time:
     """When `school`'s day starts, London time (the default for no school or no row)."""
     _require_school(school)
     if school is None:
         return DEFAULT_SCHOOL_DAY_START
-    starts_at = (
-        SchoolDayStart.objects.filter(school=school).values_list("starts_at", flat=True).first()
-    )
-    return starts_at if starts_at is not None else DEFAULT_SCHOOL_DAY_START
+    return _school_days_of(school)[0]
 
 
 def is_school_day(d: dt.date, school: Agency | None) -> bool:
@@ -326,8 +363,7 @@ def is_school_day(d: dt.date, school: Agency | None) -> bool:
         return False
     if school is None:
         return True
-    closed = SchoolClosure.objects.filter(school=school, first_day__lte=d, last_day__gte=d)
-    return not closed.exists()
+    return not any(first <= d <= last for first, last in _school_days_of(school)[1])
 
 
 def encompass_due(recorded_at: dt.datetime, school: Agency | None) -> dt.datetime:
@@ -336,17 +372,13 @@ def encompass_due(recorded_at: dt.datetime, school: Agency | None) -> dt.datetim
     day"). With no school (e.g. a child educated at home), weekdays that are not bank holidays
     and the default start."""
     _require_aware(recorded_at)
-    starts_at = school_day_start(school)
+    _require_school(school)
     day = london_date(recorded_at)
-    closures = (
-        list(
-            SchoolClosure.objects.filter(school=school, last_day__gte=day).values_list(
-                "first_day", "last_day"
-            )
-        )
-        if school is not None
-        else []
-    )
+    if school is None:
+        starts_at, closures = DEFAULT_SCHOOL_DAY_START, []
+    else:
+        starts_at, all_closures = _school_days_of(school)
+        closures = [(first, last) for first, last in all_closures if last >= day]
     calendar = working_calendar()
     for _ in range(_MAX_SCHOOL_DAYS_AHEAD):
         if calendar.is_working_day(day) and not any(
