@@ -106,19 +106,27 @@ class History:
         return found
 
     def pair_notifications(
-        self, *, victim: str, suspects: Iterable[str], since: dt.datetime, exclude: Any = None
+        self,
+        *,
+        victim: str,
+        suspects: Iterable[str],
+        since: dt.datetime,
+        before: dt.datetime,
+        exclude: Any = None,
     ) -> set[Any]:
-        """The notifications (other than `exclude`) from `since` on that name this victim and any
-        of these suspects."""
+        """The notifications (other than `exclude`) with an incident in [since, before) that name
+        this victim and any of these suspects."""
         with_victim = {
             s.notification_id
             for s in self._by_key.get(victim, ())
-            if s.role == "victim" and s.occurred_at >= since and s.notification_id != exclude
+            if s.role == "victim"
+            and since <= s.occurred_at < before
+            and s.notification_id != exclude
         }
         with_suspect = {
             s.notification_id
             for key in suspects
             for s in self._by_key.get(key, ())
-            if s.role == "suspect" and s.occurred_at >= since
+            if s.role == "suspect" and since <= s.occurred_at < before
         }
         return with_victim & with_suspect

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Model
@@ -24,7 +24,7 @@ from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from safehub.core.outbox import outbox_deliver
 from safehub.encompass.models import EncompassNotice
-from safehub.encompass.services import encompass_drafts_save
+from safehub.encompass.services import encompass_drafts_save, encompass_open_for_contact
 from safehub.intake.models import (
     Channel,
     IdempotencyKey,
@@ -40,6 +40,7 @@ from safehub.referrals.services import (
     contacts_update_for_notification,
 )
 from safehub.referrals.triage import (
+    ENCOMPASS_RULE,
     TriageContext,
     TriageRows,
     triage_apply,
@@ -48,7 +49,9 @@ from safehub.referrals.triage import (
     triage_rerate,
 )
 from safehub.risk.models import MaracReferral
-from safehub.timescales.models import Clock
+from safehub.risk.selectors import policy_get
+from safehub.timescales.clocks import clock_start
+from safehub.timescales.models import Clock, ClockKind
 
 
 class InvalidNotification(DomainError):
@@ -451,8 +454,10 @@ def _triage_amended(
 ) -> list[str]:
     """Triage an amended notification: its people's keys replaced by the new version's, the
     contacts opened for newly named children rated as new ones are (clocks, Encompass), those
-    still waiting for a decision rated again, and a MARAC referral proposed for a victim who now
-    meets a criterion and had none. Returns the child refs of the contacts rated again."""
+    still waiting for a decision rated again under the version that first rated them, a child
+    the new version shows to be of school age given the notice it lacked, and a MARAC referral
+    proposed for a victim who now meets a criterion and had none. Returns the child refs of the
+    contacts rated again."""
     PersonKey.objects.filter(notification=notification).delete()
     keys = triage_keys(notification=notification, body=body)
     context = TriageContext.load(items=[(body, keys)], received_at=now)
@@ -468,13 +473,43 @@ def _triage_amended(
     referred = set(notification.marac_referrals.values_list("victim_ref", flat=True))
     rows.marac = [m for m in rows.marac if m.victim_ref not in referred]
     _save_triage([rows], deliver_now=True)
-    return [
-        contact.child_ref
-        for contact in updated
-        if triage_rerate(
-            contact=contact, assessed=triage.children[contact.child_ref], policy=triage.policy
-        )
-    ]
+
+    # Each contact is rated again under its own policy version: the same history, other rules.
+    by_version = {triage.policy.version: triage}
+    rerated = []
+    for contact in updated:
+        version = contact.policy_version or triage.policy.version
+        if version not in by_version:
+            by_version[version] = triage_assess(
+                body=body,
+                notification_id=notification.pk,
+                keys=keys,
+                received_at=now,
+                context=replace(context, policy=policy_get(version=version)),
+            )
+        again = by_version[version]
+        assessed = again.children[contact.child_ref]
+        if triage_rerate(contact=contact, assessed=assessed, policy=again.policy):
+            rerated.append(contact.child_ref)
+        if encompass_open_for_contact(
+            contact=contact, body=body, child=assessed.child, recorded_at=body.recorded_at
+        ):
+            _encompass_clock_start(contact)
+    return rerated
+
+
+def _encompass_clock_start(contact: Contact) -> None:
+    """The Encompass clock of a notice made on an amendment (a no-op if one exists)."""
+    notice = EncompassNotice.objects.filter(contact=contact).first()
+    if notice is None or Clock.objects.filter(contact=contact, kind=ClockKind.ENCOMPASS).exists():
+        return
+    clock_start(
+        contact=contact,
+        kind=ClockKind.ENCOMPASS,
+        started_at=notice.recorded_at,
+        due_at=notice.due_at,
+        rule=ENCOMPASS_RULE,
+    )
 
 
 def notification_amend(

@@ -19,7 +19,7 @@ from safehub.intake.models import Notification
 from safehub.intake.validation import Address, NotificationBody, Person
 from safehub.referrals.models import Contact, ReferralSource, Routing
 from safehub.timescales.calendar import working_days_due
-from safehub.timescales.clocks import clock_start
+from safehub.timescales.clocks import clock_start, clocks_stop
 from safehub.timescales.models import ClockKind
 
 
@@ -159,7 +159,16 @@ def contacts_update_for_notification(
     for ref, contact in existing.items():
         if ref not in named and contact.withdrawn_in_version is None:
             contact.withdrawn_in_version = version
-            contact.save(update_fields=["withdrawn_in_version"])
+            # No deadline runs on a child the police no longer name; the flag asks a person to
+            # look (the Encompass notice, if any, went already).
+            clocks_stop(
+                contact_id=contact.pk,
+                kinds=[k for k in ClockKind.values if k != ClockKind.ENCOMPASS],
+                reason=f"No longer named in version {version} of the notification",
+                at=clock.now(),
+            )
+            contact.next_due_at = None
+            contact.save(update_fields=["withdrawn_in_version", "next_due_at"])
             _tell_allocated_worker(contact, notification, version, "no longer names a child")
     return updated, opened
 

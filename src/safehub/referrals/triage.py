@@ -17,6 +17,7 @@ from typing import Any
 
 from safehub.accounts.selectors import school_by_urn
 from safehub.core.clock import LONDON
+from safehub.core.clock import now as clock_now
 from safehub.encompass.services import (
     NoticeDraft,
     encompass_is_school_age,
@@ -40,7 +41,7 @@ from safehub.risk.rag import (
 from safehub.risk.scoring import DashScore, dash_score
 from safehub.risk.selectors import policy_active
 from safehub.timescales.calendar import add_calendar_months, encompass_due
-from safehub.timescales.clocks import clock_build, clocks_next_due
+from safehub.timescales.clocks import OPEN_Q, clock_build, clocks_next_due
 from safehub.timescales.models import Clock, ClockKind, ClockState
 
 
@@ -200,6 +201,7 @@ def triage_assess(
                         victim=key,
                         suspects=suspect_keys,
                         since=last_referral,
+                        before=incident,
                         exclude=notification_id,
                     )
                 )
@@ -263,6 +265,9 @@ def triage_assess(
             earlier=earlier,
         )
     return Triage(policy=policy, dash=score, children=children, victims=victim_results, keys=keys)
+
+
+ENCOMPASS_RULE = "Before the start of the next school day after the police recorded it"
 
 
 def screening_rule(*, rag: str, policy: TriagePolicy) -> str:
@@ -331,7 +336,7 @@ def triage_apply(
                     kind=ClockKind.ENCOMPASS,
                     started_at=body.recorded_at,
                     due_at=draft.notice.due_at,
-                    rule="Before the start of the next school day after the police recorded it",
+                    rule=ENCOMPASS_RULE,
                 )
             )
     marac = [
@@ -353,10 +358,11 @@ def triage_apply(
 
 
 def triage_rerate(*, contact: Contact, assessed: ChildTriage, policy: TriagePolicy) -> bool:
-    """An amended notification: rate a contact still waiting for its decision again, under the
-    active policy, its screening deadline counted from when it was first received, and move its
-    running screening clock to match. A decided or closed contact keeps the rating it was decided
-    on. Returns whether the rating or the deadline changed."""
+    """An amended notification: rate a contact still waiting for its decision again, from the
+    new facts under `policy` (the version that rated it: a policy published since changes new
+    contacts only), its screening deadline counted from when it was first received, and move its
+    open screening clock to match. A decided or closed contact keeps the rating it was decided on.
+    Returns whether the rating or the deadline changed."""
     if contact.status not in (ContactStatus.RECEIVED, ContactStatus.SCREENING):
         return False
     rating = assessed.rating
@@ -372,9 +378,15 @@ def triage_rerate(*, contact: Contact, assessed: ChildTriage, policy: TriagePoli
     contact.rag_reasons = rating.reasons
     contact.policy_version = rating.policy_version
     contact.due_at = due
-    Clock.objects.filter(
-        contact=contact, kind=ClockKind.SCREENING, state=ClockState.RUNNING
-    ).update(due_at=due, rule=screening_rule(rag=rating.rag, policy=policy))
+    now = clock_now()
+    for screening in Clock.objects.select_for_update().filter(
+        OPEN_Q, contact=contact, kind=ClockKind.SCREENING
+    ):
+        screening.due_at = due
+        screening.rule = screening_rule(rag=rating.rag, policy=policy)
+        # The sweep may have recorded the old time as breached: the new time decides.
+        screening.state = ClockState.RUNNING if now <= due else ClockState.BREACHED
+        screening.save(update_fields=["due_at", "rule", "state"])
     contact.next_due_at = clocks_next_due(contact_id=contact.pk)
     contact.save(update_fields=["rag", "rag_reasons", "policy_version", "due_at", "next_due_at"])
     return True
