@@ -7,6 +7,7 @@ from safehub.api import api
 urlpatterns = [
     path("", include("safehub.referrals.urls")),
     path("encompass/", include("safehub.encompass.urls")),
+    path("marac/", include("safehub.risk.urls")),
     path("sign-in/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

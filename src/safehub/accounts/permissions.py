@@ -23,6 +23,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     # Say that a notice was received: the recipient's safeguarding lead only.
     "encompass.acknowledge": frozenset({R.EDUCATION_SAFEGUARDING_LEAD}),
+    # MARAC referrals proposed at intake: the hub sees them; the police refer (a manager may).
+    "marac.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
+    "marac.confirm": frozenset({R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
 }
 
 

@@ -227,3 +227,11 @@ def govuk_error_items(form: forms.BaseForm | None) -> list[dict[str, str]]:
             else:
                 items.append({"text": str(error), "href": f"#{_field_id(bound)}"})
     return items
+
+
+@register.filter
+def can(user: Any, permission: str) -> bool:
+    """`{% if user|can:"contact.view" %}`: the permission table, not role names, in templates."""
+    from safehub.accounts.permissions import user_can
+
+    return user_can(user, permission)
