@@ -27,6 +27,8 @@ DEMO_PEOPLE = [
     ("sthelens.worker", "LA342", ["hub_social_worker"], ("Sol", "Hughes")),
     ("police.officer", "MSP", ["police_hub_officer"], ("Pat", "Pearson")),
     ("health.practitioner", "RBS", ["health_practitioner"], ("Hana", "Hall")),
+    # The designated safeguarding lead of the first Wirral school: its Encompass notices.
+    ("school.lead", "URN900001", ["education_safeguarding_lead"], ("Sam", "Shaw")),
 ]
 
 
