@@ -112,6 +112,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "safehub.accounts.middleware.SessionLimitsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "safehub.core.middleware.NoStoreMiddleware",
@@ -170,8 +171,43 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# A local copy of Have I Been Pwned's SHA-1 list (this service makes no call to the internet):
+# a directory of range files named by the hash's first five hex digits (ABCDE.txt holding
+# "SUFFIX:COUNT" lines, as the range API and haveibeenpwned-downloader write them), or one file
+# of "SHA1:COUNT" lines sorted by hash. Empty: no breach check.
+SAFEHUB_BREACHED_PASSWORDS_FILE = os.environ.get("SAFEHUB_BREACHED_PASSWORDS_FILE", "").strip()
+if SAFEHUB_BREACHED_PASSWORDS_FILE:
+    if not Path(SAFEHUB_BREACHED_PASSWORDS_FILE).exists():
+        raise ImproperlyConfigured(
+            f"SAFEHUB_BREACHED_PASSWORDS_FILE={SAFEHUB_BREACHED_PASSWORDS_FILE!r} does not exist"
+        )
+    AUTH_PASSWORD_VALIDATORS.append(
+        {"NAME": "safehub.accounts.passwords.BreachedPasswordValidator"}
+    )
+# Argon2 first; the others stay so that older hashes still check, and Django rewrites each with
+# Argon2 at its owner's next sign-in.
+PRODUCTION_PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# Tests hash with MD5 for speed; one test checks that the production list makes Argon2 hashes.
+PASSWORD_HASHERS = (
+    ["django.contrib.auth.hashers.MD5PasswordHasher"] if TESTING else PRODUCTION_PASSWORD_HASHERS
+)
+
+# Sign-in lockout, by username *and* address together (never by username alone, or anyone could
+# lock a colleague out): this many failures within the window lock that pair for the lockout.
+SAFEHUB_SIGNIN_MAX_FAILURES = env_int("SAFEHUB_SIGNIN_MAX_FAILURES", 5, minimum=1)
+SAFEHUB_SIGNIN_FAILURE_WINDOW_MINUTES = env_int(
+    "SAFEHUB_SIGNIN_FAILURE_WINDOW_MINUTES", 15, minimum=1
+)
+SAFEHUB_SIGNIN_LOCKOUT_MINUTES = env_int("SAFEHUB_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1)
+
+# A session ends after this long without a request, and this long after sign-in whatever happens.
+SAFEHUB_SESSION_IDLE_MINUTES = env_int("SAFEHUB_SESSION_IDLE_MINUTES", 30, minimum=1)
+SAFEHUB_SESSION_MAX_HOURS = env_int("SAFEHUB_SESSION_MAX_HOURS", 12, minimum=1)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -235,7 +271,9 @@ OUTBOX_RETRY_BASE_SECONDS = env_int("SAFEHUB_OUTBOX_RETRY_BASE_SECONDS", 30, min
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 12 * 60 * 60
+# The server-side limits are SessionLimitsMiddleware's; the cookie and the stored session never
+# outlive the absolute one.
+SESSION_COOKIE_AGE = SAFEHUB_SESSION_MAX_HOURS * 60 * 60
 SESSION_COOKIE_SECURE = not (DEBUG or TESTING or DEMO)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
@@ -246,8 +284,11 @@ SECURE_SSL_REDIRECT = env_bool("SAFEHUB_SSL_REDIRECT", default=not (DEBUG or TES
 SECURE_HSTS_SECONDS = env_int("SAFEHUB_HSTS_SECONDS", 0 if (DEBUG or TESTING or DEMO) else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SAFEHUB_HSTS_PRELOAD", default=not (DEBUG or TESTING or DEMO))
-# Only behind a proxy that sets X-Forwarded-Proto itself: anyone could send the header otherwise.
-if env_bool("SAFEHUB_BEHIND_PROXY"):
+# Only behind a proxy that sets X-Forwarded-Proto and X-Forwarded-For itself (replacing what the
+# client sent): anyone could send the headers otherwise. The sign-in lockout then takes the client's
+# address from the first X-Forwarded-For hop.
+SAFEHUB_BEHIND_PROXY = env_bool("SAFEHUB_BEHIND_PROXY")
+if SAFEHUB_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CSP = {
     "default-src": [CSP.SELF],

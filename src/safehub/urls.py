@@ -2,14 +2,18 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from safehub.accounts.views import SignInView
 from safehub.api import api
 
 urlpatterns = [
     path("", include("safehub.referrals.urls")),
     path("encompass/", include("safehub.encompass.urls")),
     path("marac/", include("safehub.risk.urls")),
-    path("sign-in/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("sign-in/", SignInView.as_view(), name="login"),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    # The admin signs in through the same page and lockout (before admin.site.urls, to win). A
+    # person signed in without admin rights is sent here by the admin: show the form, no loop.
+    path("admin/login/", SignInView.as_view(redirect_authenticated_user=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

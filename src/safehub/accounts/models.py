@@ -160,3 +160,21 @@ class ApiClient(models.Model):
     @staticmethod
     def new_token() -> str:
         return "shb_" + secrets.token_urlsafe(32)
+
+
+class SignInFailure(models.Model):
+    """One failed sign-in, kept only while it can still count towards a lock. The lock is on the
+    username *and* the address together (safehub.accounts.signin), so this row names both."""
+
+    username = models.CharField(max_length=150, help_text="As typed, case-folded.")
+    address = models.CharField(max_length=64, help_text="The client's IP address.")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "address", "at"], name="signinfailure_pair_at"),
+            models.Index(fields=["at"], name="signinfailure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} from {self.address}"
