@@ -6,7 +6,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from safehub.accounts.models import AgencyKind, User
 from safehub.accounts.permissions import user_can
@@ -92,7 +92,12 @@ def marac_referrals_in_scope(*, fetched_by: User) -> QuerySet[MaracReferral]:
         # Through the notification's contacts by relation name: risk comes before referrals in
         # the flow and does not import its models. A subquery, not a join, so that a
         # notification with two children in the council gives its referral once.
-        notifications = Notification.objects.filter(contacts__local_authority=agency)
+        in_council = Q(contacts__local_authority=agency)
+        if user_can(fetched_by, "contact.route"):
+            # A manager who routes contacts also sees the referrals of notifications whose
+            # children no council holds yet, as the contacts themselves (contacts_in_scope).
+            in_council |= Q(contacts__local_authority__isnull=True, contacts__isnull=False)
+        notifications = Notification.objects.filter(in_council)
         return referrals.filter(notification__in=notifications.values("pk"))
     return referrals.none()
 

@@ -469,3 +469,22 @@ def test_the_other_decision_afterwards_is_a_409(client, percy, referral):
 def test_decide_is_post_only(client, percy, referral):
     client.force_login(percy)
     assert client.get(decide_url(referral)).status_code == 405
+
+
+def test_a_routing_manager_sees_the_referral_of_a_notification_no_council_holds_yet(mary, alice):
+    import json
+
+    from safehub.core.testing import example
+    from safehub.intake.models import Channel
+    from safehub.intake.services import notification_receive
+    from safehub.risk.selectors import marac_referrals_in_scope
+
+    doc = example("notification-high-risk.json")
+    doc["incident_address"]["postcode"] = "L9 5AB"  # a district two councils share
+    for person in doc["people"]:
+        person.pop("address", None)
+        if person["role"] == "child":
+            person["lives_at_incident_address"] = True
+    notification_receive(raw=json.dumps(doc).encode(), channel=Channel.API)
+    assert marac_referrals_in_scope(fetched_by=mary).count() == 1
+    assert marac_referrals_in_scope(fetched_by=alice).count() == 0
