@@ -14,6 +14,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "contact.decide": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
     "contact.sign_off": frozenset({R.HUB_MANAGER}),
     "contact.reassign": frozenset({R.HUB_MANAGER}),
+    # "Who has seen this child's record": the contact's and its notification's reads.
+    "contact.view_access": frozenset({R.HUB_MANAGER, R.AUDITOR}),
     # The notification as the force sent it.
     "notification.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
     # Operation Encompass notices in scope: a school's lead its own, a council's education team

@@ -5,13 +5,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from safehub.accounts.permissions import user_can
-from safehub.audit.models import Action
+from safehub.audit.models import Action, AuditEvent
 from safehub.audit.services import audit_record
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -41,6 +42,7 @@ from safehub.referrals.selectors import (
 from safehub.referrals.services import contact_create_manual, contact_route
 
 PAGE_SIZE = 50
+ACCESS_SHOWN = 100
 
 
 def _contact_or_404(request: HttpRequest, contact_id: object) -> Contact:
@@ -180,8 +182,20 @@ def _contact_page(
             obj=contact,
             detail={"notification_version": contact.notification_version},
         )
+    access: list[dict] = []
+    if user_can(user, "contact.view_access"):
+        opened = Q(object_type="referrals.contact", object_id=str(contact.pk))
+        if contact.notification_id is not None:
+            opened |= Q(object_type="intake.notification", object_id=str(contact.notification_id))
+        access = list(
+            AuditEvent.objects.filter(opened, action=Action.VIEW)
+            .order_by("-at", "-id")
+            .values("at", "actor", "agency__name", "role", "purpose", "object_type")[:ACCESS_SHOWN]
+        )
     context = {
         "contact": contact,
+        "access": access,
+        "access_shown": ACCESS_SHOWN,
         "body": body,
         "raw": raw,
         "versions": versions,
