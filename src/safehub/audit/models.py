@@ -41,3 +41,28 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}"
+
+
+class AuditSeal(models.Model):
+    """One link of the hash chain over the audit log: the event it seals, in chain order.
+
+    The sealer (`safehub.audit.chain.audit_seal`) appends seals after the fact, in batches, so
+    that the writers of events are never serialised and an audit row is never updated. `seq` is
+    the chain order, which is the order events were sealed in, not their ids: an event whose
+    transaction committed late is sealed when it appears. `event_hash` is the SHA-256 of the
+    event's canonical form; `hash` chains it to the seal before (`prev_hash`)."""
+
+    seq = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="seal")
+    sealed_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    event_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+        # The sealer's starting point: the latest seal made before a given time.
+        indexes = [models.Index(fields=["sealed_at", "event"], name="audit_seal_sealed_at_idx")]
+
+    def __str__(self) -> str:
+        return f"seal {self.seq} of event {self.event_id}"
