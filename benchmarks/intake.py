@@ -28,6 +28,7 @@ Only the standard library and the project's own dependencies (psycopg); no HTTP 
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import http.client
 import json
@@ -56,6 +57,9 @@ RESULTS = ROOT / "benchmarks" / "results" / "intake.json"
 # path is CPU-bound Python (validation, ORM) with short database waits, so one process per core
 # plus one, and a few threads each to overlap the database round trips. Measured against 2x4,
 # 4x2 and 5x2 on this machine (see the report); overridable with --workers/--threads.
+# One field-encryption key for every process of a run (server, import, migrate).
+FIELD_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
+
 DEFAULT_WORKERS = 4
 DEFAULT_THREADS = 1
 
@@ -89,6 +93,7 @@ def safehub_env(database_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         SECRET_KEY=env.get("SECRET_KEY") or "benchmark-" + uuid.uuid4().hex,
+        SAFEHUB_FIELD_KEYS=env.get("SAFEHUB_FIELD_KEYS") or FIELD_KEY,
         DATABASE_URL=database_url,
         SAFEHUB_SSL_REDIRECT="false",
         SAFEHUB_ALLOWED_HOSTS="127.0.0.1,localhost",

@@ -1,5 +1,7 @@
 from django.db import models
 
+from safehub.core.fields import EncryptedJSONField, EncryptedTextField
+
 
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"
@@ -14,8 +16,9 @@ class OutboxMessage(models.Model):
     kind = models.CharField(max_length=16, choices=[("email", "E-mail")], default="email")
     recipients = models.JSONField(help_text="E-mail addresses.")
     subject = models.CharField(max_length=300)
-    body = models.TextField()
-    attachments = models.JSONField(
+    # Encrypted at rest: an Encompass e-mail names the child and the incident address.
+    body = EncryptedTextField()
+    attachments = EncryptedJSONField(
         default=list, blank=True, help_text="[{filename, content_type, content_base64}]"
     )
     reason = models.CharField(max_length=64, help_text="What caused it, e.g. notification_amended.")

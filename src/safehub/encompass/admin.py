@@ -19,7 +19,9 @@ class EncompassNoticeAdmin(admin.ModelAdmin):
 
     list_display = ("__str__", "recipient", "status", "due_at", "acknowledged_at")
     list_filter = ("status", "reason_for_recipient")
-    search_fields = ("content__police_reference",)
+    # The content is encrypted: search by the notification's reference (the same police
+    # reference), which is not.
+    search_fields = ("contact__notification__incident_reference",)
     inlines = [NoticeStatusChangeInline]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]

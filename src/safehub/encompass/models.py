@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 
 from safehub.core.clock import LONDON
+from safehub.core.fields import EncryptedJSONField
 
 
 class NoticeStatus(models.TextChoices):
@@ -61,7 +62,8 @@ class EncompassNotice(models.Model):
     status = models.CharField(
         max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.QUEUED
     )
-    content = models.JSONField(help_text="The Encompass subset, frozen when the notice was made.")
+    # Encrypted at rest: the subset holds the incident address and the child's voice.
+    content = EncryptedJSONField(help_text="The Encompass subset, frozen when the notice was made.")
     consent_to_share = models.CharField(
         max_length=16, blank=True, help_text="As the police sent it: given, refused, not_sought."
     )

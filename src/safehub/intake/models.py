@@ -2,6 +2,8 @@ import uuid
 
 from django.db import models
 
+from safehub.core.fields import EncryptedBinaryField
+
 
 class Channel(models.TextChoices):
     API = "api", "API"
@@ -53,7 +55,8 @@ class NotificationVersion(models.Model):
         Notification, on_delete=models.PROTECT, related_name="versions"
     )
     number = models.PositiveIntegerField()
-    body = models.BinaryField(help_text="The request body exactly as received.")
+    # Encrypted at rest: the body names the victim's address, safe phone and NHS numbers.
+    body = EncryptedBinaryField(help_text="The request body exactly as received.")
     body_sha256 = models.CharField(
         max_length=64, help_text="Hash of the canonical JSON: the same content, whatever spacing."
     )

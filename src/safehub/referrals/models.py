@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from safehub.core import clock
+from safehub.core.fields import EncryptedJSONField
 
 
 class ReferralSource(models.TextChoices):
@@ -89,7 +90,9 @@ class Contact(models.Model):
     unborn = models.BooleanField(default=False)
     expected_date_of_birth = models.DateField(null=True, blank=True)
     sex = models.CharField(max_length=1, blank=True)
-    address = models.JSONField(default=dict, blank=True)
+    # Encrypted at rest: usually the family home, which is the victim's address. The postcode
+    # stays in its own plaintext column: routing reads it.
+    address = EncryptedJSONField(default=dict, blank=True)
     postcode = models.CharField(max_length=8, blank=True)
     school = models.ForeignKey(
         "accounts.Agency", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
