@@ -23,10 +23,14 @@ def reference(db):
 
 @pytest.fixture
 def make_user(reference):
+    """make_user(username, agency_code, *roles, two_factor=True, **fields). Each person has set up
+    an authenticator app, with a key known to the tests (safehub.accounts.testing), unless
+    two_factor=False: they then set one up at their first sign-in."""
     from safehub.accounts.models import Agency, User
+    from safehub.accounts.testing import authenticator_add
 
-    def make(username: str, agency_code: str, *roles: str, **extra):
-        return User.objects.create_user(
+    def make(username: str, agency_code: str, *roles: str, two_factor: bool = True, **extra):
+        user = User.objects.create_user(
             username=username,
             password=PASSWORD,
             email=f"{username}@hub.example",
@@ -35,6 +39,9 @@ def make_user(reference):
             roles=list(roles),
             **extra,
         )
+        if two_factor:
+            authenticator_add(user)
+        return user
 
     return make
 

@@ -5,6 +5,7 @@ safehub apiclient create --force CODE --name NAME
 safehub generate --notifications N [--seed S] [--start DATE] [--days D] -o FILE.jsonl
 safehub import FILE.jsonl|FILE.json
 safehub reference load [--agencies CSV] [--districts CSV]
+safehub twofactor reset USERNAME [--reason TEXT]
 safehub migrate | createsuperuser | check | ...   (any Django management command)
 """
 

@@ -4,6 +4,8 @@ Every value comes from an environment variable with a typed parser that refuses 
 `DEBUG` is off unless asked for; there is no secret default outside the demo and the tests.
 """
 
+import base64
+import binascii
 import os
 import secrets
 from pathlib import Path
@@ -74,6 +76,47 @@ if not SECRET_KEY:
             "`make demo` sets one for the demonstration hub."
         )
 
+
+def env_fernet_keys(name: str) -> list[str]:
+    keys = env_list(name, [])
+    for number, key in enumerate(keys, start=1):
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                f"{name}: key {number} of {len(keys)} is not a Fernet key "
+                "(`safehub keys generate` makes one)"
+            )
+    return keys
+
+
+# Keys that encrypt the most dangerous fields at rest (safehub.core.crypto): the first encrypts,
+# all decrypt. Rotate: the new key first in every process, `safehub keys rotate`, then drop the
+# old one. The web server, the worker and `migrate` must share them.
+SAFEHUB_FIELD_KEYS = env_fernet_keys("SAFEHUB_FIELD_KEYS")
+if not SAFEHUB_FIELD_KEYS:
+    if DEMO:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        field_key_file = VAR_DIR / "demo-field-keys"
+        if not field_key_file.exists():
+            fd = os.open(field_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
+        SAFEHUB_FIELD_KEYS = field_key_file.read_text().split()
+    elif TESTING:
+        # Left empty: safehub.core.crypto derives one from SECRET_KEY, so a test's server and
+        # worker subprocesses (given one SECRET_KEY) read what each other wrote.
+        pass
+    else:
+        raise ImproperlyConfigured(
+            "SAFEHUB_FIELD_KEYS is not set. Set it to a key from `safehub keys generate` "
+            "(several, comma-separated, while rotating: the current one first); "
+            "`make demo` makes one for the demonstration hub."
+        )
+
+
 # Where people reach safehub, for links in e-mails.
 SAFEHUB_BASE_URL = os.environ.get("SAFEHUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 if not SAFEHUB_BASE_URL.startswith(("https://", "http://")):
@@ -92,6 +135,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "safehub.core",
     "safehub.accounts",
     "safehub.timescales",
@@ -116,6 +162,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "safehub.core.middleware.NoStoreMiddleware",
+    # Fail closed: a page the access matrix (safehub.core.access) does not declare is not served.
+    "safehub.core.middleware.AccessDeclaredMiddleware",
 ]
 
 ROOT_URLCONF = "safehub.urls"
@@ -205,6 +253,20 @@ SAFEHUB_SIGNIN_FAILURE_WINDOW_MINUTES = env_int(
 )
 SAFEHUB_SIGNIN_LOCKOUT_MINUTES = env_int("SAFEHUB_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1)
 
+# Two-factor sign-in (safehub.accounts.twofactor): after the password, a code from an authenticator
+# app (TOTP), or a single-use recovery code. Off only in the demonstration hub, which says so.
+SAFEHUB_TWO_FACTOR = env_bool("SAFEHUB_TWO_FACTOR", default=not DEMO)
+if not SAFEHUB_TWO_FACTOR and not (DEMO or TESTING):
+    raise ImproperlyConfigured(
+        "SAFEHUB_TWO_FACTOR=false is for the demonstration hub only (SAFEHUB_DEMO=true): "
+        "every person who signs in to a real hub needs a second factor"
+    )
+# How long the code step waits after a right password before the person must start again.
+SAFEHUB_TWO_FACTOR_PENDING_MINUTES = env_int("SAFEHUB_TWO_FACTOR_PENDING_MINUTES", 5, minimum=1)
+OTP_TOTP_ISSUER = "safehub"  # the name authenticator apps show beside the username
+# The admin lists people's devices but never shows a secret key, a QR code or a recovery code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # A session ends after this long without a request, and this long after sign-in whatever happens.
 SAFEHUB_SESSION_IDLE_MINUTES = env_int("SAFEHUB_SESSION_IDLE_MINUTES", 30, minimum=1)
 SAFEHUB_SESSION_MAX_HOURS = env_int("SAFEHUB_SESSION_MAX_HOURS", 12, minimum=1)
@@ -266,7 +328,13 @@ SAFEHUB_SWEEPS = [
     "safehub.core.outbox.outbox_deliver_due",
     "safehub.encompass.services.encompass_sweep",
     "safehub.timescales.clocks.clocks_sweep",
+    "safehub.audit.chain.audit_seal",
+    "safehub.accounts.sessions.sessions_clear_expired",
 ]
+# The audit sealer leaves events this long to commit before chaining them; verify fails an event
+# not chained this long after its time.
+AUDIT_SEAL_SETTLE_SECONDS = env_int("SAFEHUB_AUDIT_SETTLE_SECONDS", 10, minimum=0)
+AUDIT_MAX_LAG_SECONDS = env_int("SAFEHUB_AUDIT_MAX_LAG_SECONDS", 3600, minimum=60)
 OUTBOX_RETRY_BASE_SECONDS = env_int("SAFEHUB_OUTBOX_RETRY_BASE_SECONDS", 30, minimum=0)
 
 SESSION_COOKIE_HTTPONLY = True
@@ -309,5 +377,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("SAFEHUB_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # At DEBUG it logs whole template contexts: a notification's every person.
+        "django.template": {"level": "INFO"},
+    },
 }

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from safehub.accounts.views import SignInView
+from safehub.accounts.views import CodeView, RecoveryCodeView, SetUpView, SignInView
 from safehub.api import api
 
 urlpatterns = [
@@ -10,6 +10,10 @@ urlpatterns = [
     path("encompass/", include("safehub.encompass.urls")),
     path("marac/", include("safehub.risk.urls")),
     path("sign-in/", SignInView.as_view(), name="login"),
+    # The second step, after a right password (safehub.accounts.twofactor).
+    path("sign-in/code/", CodeView.as_view(), name="signin_code"),
+    path("sign-in/recovery-code/", RecoveryCodeView.as_view(), name="signin_recovery_code"),
+    path("sign-in/set-up/", SetUpView.as_view(), name="signin_set_up"),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     # The admin signs in through the same page and lockout (before admin.site.urls, to win). A
     # person signed in without admin rights is sent here by the admin: show the form, no loop.

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from safehub.core.testing import PASSWORD
+from tests.browser.test_hub_pages import enter_code
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ def test_school_lead_reads_and_acknowledges_a_notice(page, assert_accessible, mo
     page.get_by_label("Username").fill("morgan")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    enter_code(page, assert_accessible, "morgan")
 
     page.wait_for_url(re.compile(r"/encompass/$"))
     assert page.get_by_role("heading", level=1).inner_text() == "Operation Encompass notices"

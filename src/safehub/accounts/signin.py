@@ -9,9 +9,12 @@ The flow, in the order a request meets it (views.SignInView, forms.SignInForm):
    The lock is never on the username alone, or anyone could lock a colleague out, and it is the
    same for a username nobody holds, so it tells nobody whether an account exists.
 2. Django checks the password; a wrong one is `signin_fail`.
-3. `signin_complete` signs the person in (Django's `login()` gives the session a new key) and
-   clears the pair's failures. A second step (a one-time code) would sit between 2 and 3: keep
-   the user's id in the session, and call `signin_complete` when the code is right.
+3. With SAFEHUB_TWO_FACTOR (safehub.accounts.twofactor), a right password only starts a pending
+   sign-in: the user's id in the session, not signed in, until a code from their authenticator
+   app or a recovery code. A wrong code is `signin_fail` too (outcome "failed_code"), counted
+   towards the same pair's lock, and the pair's lock is checked before any code is.
+4. `signin_complete` signs the person in (Django's `login()` gives the session a new key) and
+   clears the pair's failures.
 
 Every outcome is an audit event: `Action.CREATE` on "accounts.signin", the outcome, username and
 address in its detail. Time comes from `clock.now()`, so tests can move it.
@@ -92,14 +95,15 @@ def signin_locked_until(*, username: str, address: str) -> dt.datetime | None:
     return until if until is not None and until > now else None
 
 
-def _audit(*, actor: Any, outcome: str, username: str, address: str) -> None:
+def signin_audit(*, actor: Any, outcome: str, username: str, address: str, **detail: Any) -> None:
+    """One sign-in outcome in the audit log (inside the caller's transaction)."""
     key = signin_username_key(username)
     audit_record(
         actor=actor,
         action=Action.CREATE,
         object_type="accounts.signin",
         object_id=key[:64],
-        detail={"outcome": outcome, "username": key, "address": address},
+        detail={"outcome": outcome, "username": key, "address": address, **detail},
     )
 
 
@@ -110,30 +114,38 @@ def signin_locked_message() -> str:
 
 
 @transaction.atomic
-def signin_fail(*, username: str, address: str) -> None:
-    """Record a wrong username or password, and forget failures too old to count any more."""
+def signin_fail(*, username: str, address: str, outcome: str = "failed", **detail: Any) -> None:
+    """Record a wrong username or password (or, with outcome "failed_code", a wrong second-step
+    code; `detail` goes into the audit event), and forget failures too old to count any more."""
     now = clock.now()
     SignInFailure.objects.create(username=signin_username_key(username), address=address, at=now)
     SignInFailure.objects.filter(at__lt=now - _window() - _lockout()).delete()
-    _audit(actor=ANONYMOUS, outcome="failed", username=username, address=address)
+    signin_audit(actor=ANONYMOUS, outcome=outcome, username=username, address=address, **detail)
 
 
 @transaction.atomic
 def signin_refuse_locked(*, username: str, address: str) -> None:
     """Record an attempt refused because the pair is locked (its password was not checked)."""
-    _audit(actor=ANONYMOUS, outcome="locked", username=username, address=address)
+    signin_audit(actor=ANONYMOUS, outcome="locked", username=username, address=address)
 
 
 @transaction.atomic
-def signin_complete(*, request: HttpRequest, user: User) -> None:
+def signin_complete(*, request: HttpRequest, user: User, method: str = "password") -> None:
     """Sign the user in: a new session key (Django's `login()`), the pair's failures cleared, an
-    audit event; all or nothing."""
+    audit event saying how (`method`: "password" with two-factor off, "totp", "recovery_code" or
+    "set_up"); all or nothing."""
     address = client_address(request)
     login(request, user)
     SignInFailure.objects.filter(
         username=signin_username_key(user.get_username()), address=address
     ).delete()
-    _audit(actor=user, outcome="succeeded", username=user.get_username(), address=address)
+    signin_audit(
+        actor=user,
+        outcome="succeeded",
+        username=user.get_username(),
+        address=address,
+        method=method,
+    )
 
 
 def session_start(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:

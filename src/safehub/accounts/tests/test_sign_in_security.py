@@ -27,6 +27,7 @@ from safehub.accounts.signin import (
     client_address,
     signin_fail,
 )
+from safehub.accounts.testing import totp_code_for
 from safehub.audit.models import Action, AuditEvent
 from safehub.core import clock
 from safehub.core.testing import PASSWORD
@@ -47,9 +48,15 @@ def start():
 
 
 def sign_in(client, username="alice", password=PASSWORD, address=OFFICE, **extra):
-    return client.post(
+    """The password, then (when the password was right) the code from the person's app."""
+    response = client.post(
         reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address, **extra
     )
+    if response.status_code == 302 and response["Location"] == reverse("signin_code"):
+        response = client.post(
+            reverse("signin_code"), {"code": totp_code_for(username)}, REMOTE_ADDR=address, **extra
+        )
+    return response
 
 
 def fail(client, times, username="alice", address=OFFICE):
@@ -240,6 +247,7 @@ def test_each_outcome_is_an_audit_event(client, alice):
     assert signin_events() == [
         *[(Action.CREATE, "failed", "alice", ATTACKER)] * 5,
         (Action.CREATE, "locked", "alice", ATTACKER),
+        (Action.CREATE, "password_accepted", "alice", OFFICE),
         (Action.CREATE, "succeeded", "alice", OFFICE),
     ]
     succeeded = AuditEvent.objects.get(detail__outcome="succeeded")

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from safehub.accounts.testing import totp_code_for
 from safehub.audit.models import AuditEvent
 from safehub.core.testing import PASSWORD, example_bytes
 from safehub.intake.models import Channel
@@ -29,6 +30,9 @@ def test_queue_requires_sign_in(client, db):
 
 def test_sign_in_page_signs_in(client, alice):
     response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("signin_code")
+    response = client.post(reverse("signin_code"), {"code": totp_code_for("alice")})
     assert response.status_code == 302
     assert client.get(reverse("referrals:queue")).status_code == 200
 

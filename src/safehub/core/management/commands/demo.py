@@ -16,6 +16,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from safehub.core.crypto import demo_keys_file, field_keys
+
 DEMO_PEOPLE = [
     # username, agency code, roles, name
     ("wirral.worker", "LA344", ["hub_social_worker"], ("Wendy", "Walker")),
@@ -48,6 +50,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         var = Path(settings.VAR_DIR)
         var.mkdir(parents=True, exist_ok=True)
+        # The demo hub keeps its field-encryption key beside its database, as it keeps its
+        # SECRET_KEY (var/demo-secret-key): made once, before anything is encrypted with it.
+        demo_keys_file(var)
         self.stdout.write("Preparing the database…")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("reference", "load", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
@@ -127,6 +132,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"safehub demo hub: http://{bind}/   (everyone and everything is fictional)"
         )
+        if settings.SAFEHUB_TWO_FACTOR:
+            self.stdout.write(
+                "Two-factor sign-in is on: each person sets up an authenticator app at first."
+            )
+        else:
+            self.stdout.write(
+                "Two-factor sign-in is OFF in this demonstration hub (SAFEHUB_TWO_FACTOR=false): "
+                "a real hub asks everyone for a code from an authenticator app."
+            )
         self.stdout.write("Sign in as:")
         for username, login in logins["people"].items():
             roles = ", ".join(login["roles"])
@@ -138,7 +152,14 @@ class Command(BaseCommand):
         self.stdout.write("Press Ctrl-C to stop.")
 
     def _run(self, bind: str) -> None:
-        env = {**os.environ, "SAFEHUB_DEMO": "true"}
+        # The web server and the worker read what this process wrote, with the same keys.
+        env = {
+            **os.environ,
+            "SAFEHUB_DEMO": "true",
+            "SAFEHUB_FIELD_KEYS": ",".join(field_keys()),
+            # As this process decided (off in the demo unless SAFEHUB_TWO_FACTOR=true is set).
+            "SAFEHUB_TWO_FACTOR": "true" if settings.SAFEHUB_TWO_FACTOR else "false",
+        }
         safehub = [sys.executable, "-m", "safehub"]
         worker = subprocess.Popen([*safehub, "worker"], env=env)
         web = subprocess.Popen([*safehub, "serve", "--bind", bind, "--workers", "2"], env=env)
