@@ -13,7 +13,9 @@ schema-valid body may rightly get the 422 the document lists, naming each proble
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.generation import GenerationMode
@@ -21,6 +23,19 @@ from schemathesis.generation import GenerationMode
 pytestmark = pytest.mark.fuzz
 
 EXAMPLES = 100
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """The WSGI handler closes the database connection after each request (request_finished),
+    which would end the test's transaction on PostgreSQL: do what Django's test client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def operations():

@@ -1,5 +1,6 @@
 import json
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -182,7 +183,7 @@ def _contact_page(
             obj=contact,
             detail={"notification_version": contact.notification_version},
         )
-    access: list[dict] = []
+    access: list[Any] = []
     if user_can(user, "contact.view_access"):
         opened = Q(object_type="referrals.contact", object_id=str(contact.pk))
         if contact.notification_id is not None:
@@ -401,6 +402,9 @@ def contact_route_view(request: HttpRequest, contact_id: object) -> HttpResponse
                 council=form.cleaned_data["council"],
                 reason=form.cleaned_data["reason"],
             )
+        except Conflict as exc:
+            # The contact as it stands now, with why it cannot move (409, like the other acts).
+            return _contact_page(request, contact, form, status=409, problem=exc.message)
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
@@ -437,6 +441,9 @@ def contact_reassign_view(request: HttpRequest, contact_id: object) -> HttpRespo
     ]
     form = ReassignForm(request.POST or None, workers=choices)
     status = 200
+    if request.method == "GET":
+        with transaction.atomic():
+            audit_record(actor=user, action=Action.VIEW, obj=contact, detail={"page": "reassign"})
     if request.method == "POST":
         status = 422
         if form.is_valid():

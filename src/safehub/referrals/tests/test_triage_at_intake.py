@@ -721,9 +721,7 @@ def test_an_amendment_moves_a_screening_clock_the_sweep_marked_breached(referenc
         assert contact.next_due_at == contact.due_at
 
 
-def test_an_amendment_rates_a_contact_again_under_the_version_that_first_rated_it(
-    reference, mary
-):
+def test_an_amendment_rates_a_contact_again_under_the_version_that_first_rated_it(reference, mary):
     original = example("notification-high-risk.json")
     notification = _receive(original, RECEIVED)
     rules = copy.deepcopy(DEFAULT_RULES)
