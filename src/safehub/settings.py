@@ -330,7 +330,14 @@ SAFEHUB_SWEEPS = [
     "safehub.timescales.clocks.clocks_sweep",
     "safehub.audit.chain.audit_seal",
     "safehub.accounts.sessions.sessions_clear_expired",
+    # At most once a day: it looks at when it last ran.
+    "safehub.core.retention.retention_run",
 ]
+# Retention (safehub.core.retention, docs/retention.md): a rule's age over its default, e.g.
+# {"contact_no_referral": {"years": 7}}. An age given replaces the default age whole.
+SAFEHUB_RETENTION: dict[str, dict[str, int]] = {}
+# Break-glass (safehub.referrals.break_glass): how long a worker may read another council's contact.
+SAFEHUB_BREAK_GLASS_HOURS = env_int("SAFEHUB_BREAK_GLASS_HOURS", 4, minimum=1)
 # The audit sealer leaves events this long to commit before chaining them; verify fails an event
 # not chained this long after its time.
 AUDIT_SEAL_SETTLE_SECONDS = env_int("SAFEHUB_AUDIT_SETTLE_SECONDS", 10, minimum=0)

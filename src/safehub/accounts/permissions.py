@@ -16,6 +16,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "contact.reassign": frozenset({R.HUB_MANAGER}),
     # "Who has seen this child's record": the contact's and its notification's reads.
     "contact.view_access": frozenset({R.HUB_MANAGER, R.AUDITOR}),
+    # Break-glass: read another council's contact, found by its exact reference, for a few
+    # hours, with a purpose and a reason; the worker's managers and the owning council are told.
+    "contact.break_glass": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
+    # Review the break-glass openings made by the people of one's own agency.
+    "contact.break_glass_review": frozenset({R.HUB_MANAGER, R.AUDITOR}),
     # The notification as the force sent it.
     "notification.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
     # Operation Encompass notices in scope: a school's lead its own, a council's education team

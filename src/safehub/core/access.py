@@ -48,6 +48,11 @@ DESCRIPTIONS: dict[str, str] = {
     "contact.sign_off": "sign off or return another worker's decision",
     "contact.reassign": "give a contact to another worker of the council",
     "contact.view_access": "see who has read a contact and its notification",
+    "contact.break_glass": (
+        "open another council's contact by its exact reference, with a purpose and a reason, to "
+        "read it for a few hours (break-glass); their managers and that council are told"
+    ),
+    "contact.break_glass_review": "see the break-glass openings made by their own agency's staff",
     "notification.view": "read a notification as the force sent it",
     "encompass.view": "see the Operation Encompass notices in scope",
     "encompass.acknowledge": "acknowledge a notice sent to their own school or inbox",
@@ -60,8 +65,10 @@ DESCRIPTIONS: dict[str, str] = {
 SCOPES: dict[str, tuple[str, str]] = {
     "contact": (
         "contact.view",
-        "hub staff: their council's contacts (a manager also those waiting to be routed); "
-        "a police hub officer: the contacts from their force's notifications",
+        "hub staff: their council's contacts (a manager also those waiting to be routed), and, "
+        "on the contact page only, to read, another council's contact opened under break-glass "
+        "until the grant runs out; a police hub officer: the contacts from their force's "
+        "notifications",
     ),
     "decision": (
         "contact.view",
@@ -121,7 +128,30 @@ PAGES: dict[str, Access] = {
     ),
     "referrals:take_next": Access("contact.decide", ("POST",)),
     "referrals:contact_new": Access("contact.create", ("GET", "POST")),
-    "referrals:contact_detail": Access("contact.view", scope=("contact",), audited=True),
+    "referrals:break_glass": Access(
+        "contact.break_glass",
+        ("GET", "POST"),
+        note=(
+            "another council's contact, by its exact reference, with a purpose and a reason; "
+            "every lookup is audited, and a new grant e-mails the opener's managers and the "
+            "owning council"
+        ),
+    ),
+    "referrals:break_glass_openings": Access(
+        "contact.break_glass_review",
+        audited=True,
+        note="the break-glass openings by the people of the asker's agency, last 30 days",
+    ),
+    "referrals:contact_detail": Access(
+        "contact.view",
+        scope=("contact",),
+        audited=True,
+        note=(
+            "another council's contact is 404 unless the person holds a live break-glass grant "
+            "for it: then it is shown to read, with no action, and each view is audited with the "
+            "grant's purpose"
+        ),
+    ),
     "referrals:contact_route": Access("contact.route", ("POST",), scope=("contact",)),
     "referrals:contact_decide": Access("contact.decide", ("POST",), scope=("contact",)),
     "referrals:contact_reassign": Access(

@@ -19,6 +19,11 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from safehub.core.retention.rules import retention_check
+
+        checks.register(retention_check)
         template_log = logging.getLogger("django.template")
         if not any(isinstance(f, TemplateDebugFilter) for f in template_log.filters):
             template_log.addFilter(TemplateDebugFilter())

@@ -32,10 +32,23 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the body and attachments were removed under the retention policy.",
+    )
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            # The retention job's candidates: messages whose body is still kept.
+            models.Index(
+                fields=["status", "sent_at"],
+                condition=models.Q(erased_at__isnull=True),
+                name="outbox_not_erased",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reason} to {', '.join(self.recipients)} ({self.status})"

@@ -88,6 +88,12 @@ class EncompassNotice(models.Model):
         blank=True,
         related_name="+",
     )
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the content was removed under the retention policy (the police "
+        "reference stays).",
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -96,6 +102,12 @@ class EncompassNotice(models.Model):
             models.Index(fields=["status", "due_at"]),
             # A recipient's inbox, most urgent first.
             models.Index(fields=["recipient", "status", "due_at"]),
+            # The retention job's candidates: notices not yet anonymised.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(erased_at__isnull=True),
+                name="encompass_notice_not_erased",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -106,6 +118,8 @@ class EncompassNotice(models.Model):
 
     @property
     def child_name(self) -> str:
+        if self.erased_at is not None:
+            return "Removed"
         child = self.content.get("child", {})
         return f"{child.get('given_names', '')} {child.get('family_name', '')}".strip()
 

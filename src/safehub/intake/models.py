@@ -35,6 +35,11 @@ class Notification(models.Model):
         blank=True,
         help_text="unknown_force, unrouted, unknown_school: what a person must look at.",
     )
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When every version's body was removed under the retention policy.",
+    )
 
     class Meta:
         ordering = ["-received_at"]
@@ -43,13 +48,22 @@ class Notification(models.Model):
                 fields=["force_code", "incident_reference"], name="unique_force_incident"
             )
         ]
+        indexes = [
+            # The retention job's candidates: notifications not yet anonymised, oldest first.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(erased_at__isnull=True),
+                name="notification_not_erased",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.force_code} {self.incident_reference}"
 
 
 class NotificationVersion(models.Model):
-    """One body the force sent, kept byte for byte and never changed."""
+    """One body the force sent, kept byte for byte and never changed, until the retention policy
+    removes it (`erased_at`): the body is then the marker `{}`."""
 
     notification = models.ForeignKey(
         Notification, on_delete=models.PROTECT, related_name="versions"
@@ -64,6 +78,9 @@ class NotificationVersion(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices)
     api_client = models.ForeignKey(
         "accounts.ApiClient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the body was removed under the retention policy."
     )
 
     class Meta:
@@ -83,7 +100,7 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     body_sha256 = models.CharField(max_length=64)
     notification = models.ForeignKey(Notification, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(db_index=True)
 
     class Meta:
         constraints = [

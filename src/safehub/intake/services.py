@@ -544,6 +544,13 @@ def notification_amend(
             raise NotFound(
                 f"No notification {force_code} {incident_reference}: send it with POST first."
             )
+        if notification.erased_at is not None:
+            # An amendment would bring back the details the retention policy removed.
+            raise Conflict(
+                f"Notification {force_code} {incident_reference} was removed under the "
+                "retention policy and cannot be amended.",
+                code="erased",
+            )
         current = notification.versions.get(number=notification.current_version)
         if current.body_sha256 == digest:
             return Receipt(notification=notification, created=False)

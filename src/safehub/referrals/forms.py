@@ -4,7 +4,7 @@ from django import forms
 
 from safehub.accounts.models import Agency, AgencyKind
 from safehub.core.postcodes import postcode_normalise
-from safehub.referrals.models import Outcome
+from safehub.referrals.models import BreakGlassPurpose, Outcome
 from safehub.referrals.services import MANUAL_SOURCES
 
 SEX_CHOICES = [("", "Not known"), ("F", "Female"), ("M", "Male"), ("U", "Unknown or other")]
@@ -167,3 +167,49 @@ class ReassignForm(forms.Form):
         assert isinstance(worker, forms.ChoiceField)
         worker.choices = [("", "Choose a worker"), *workers]
         self.fields["worker"].error_messages["required"] = "Choose who should hold the contact"
+
+
+def _police_forces() -> list[tuple[str, str]]:
+    forces = Agency.objects.filter(kind=AgencyKind.POLICE_FORCE).order_by("name")
+    return [("", "Choose a force"), *((f.code, f"{f.name} ({f.code})") for f in forces)]
+
+
+class BreakGlassForm(forms.Form):
+    """Open another council's record by its exact reference, with a purpose and a reason. The
+    reference fields are one question with two ways to answer it (the service checks that one
+    is given, and that it names a record): none of them is marked "optional"."""
+
+    mark_optional = False
+
+    contact_reference = forms.CharField(
+        label="Contact reference",
+        max_length=64,
+        required=False,
+        help_text="As the other council gave it, like 0b9c6f2e-4d1a-4c53-9a57-2f1f0d3c8e41.",
+    )
+    force_code = forms.ChoiceField(label="Police force", required=False)
+    incident_reference = forms.CharField(
+        label="Police incident reference",
+        max_length=64,
+        required=False,
+        help_text="As the force wrote it, like MSP-26-004830.",
+    )
+    purpose = forms.ChoiceField(
+        label="Why do you need this record?",
+        choices=BreakGlassPurpose.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose why you need this record"},
+    )
+    reason = forms.CharField(
+        label="Say why, in your own words",
+        widget=forms.Textarea,
+        max_length=2000,
+        help_text="Your manager and the council that holds the record will read this.",
+        error_messages={"required": "Say why you need this record"},
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        force = self.fields["force_code"]
+        assert isinstance(force, forms.ChoiceField)
+        force.choices = _police_forces()

@@ -135,6 +135,11 @@ class Contact(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the child's details were removed under the retention policy.",
+    )
 
     class Meta:
         ordering = ["received_at"]
@@ -148,6 +153,12 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["local_authority", "status", "received_at"]),
             models.Index(fields=["local_authority", "status", "next_due_at"]),
+            # The retention job's candidates: contacts not yet anonymised, oldest first.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(erased_at__isnull=True),
+                name="contact_not_erased",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -253,3 +264,56 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} ({self.get_sign_off_display()})"
+
+
+class BreakGlassPurpose(models.TextChoices):
+    """Why a hub worker opens another council's contact (break-glass). A fixed list, so that the
+    openings can be counted and reviewed; the reason says the rest."""
+
+    MOVED_IN = "moved_in", "Child moved into our area"
+    IMMEDIATE_RISK = "immediate_risk", "Emergency: risk of immediate harm"
+    STRATEGY_DISCUSSION = "strategy_discussion", "Strategy discussion about this child"
+    OTHER = "other", "Other"
+
+
+class AccessGrant(models.Model):
+    """A hub worker's time-limited leave to *read* one contact held by another council, opened
+    by its exact reference with a purpose and a reason (break-glass). It widens what the contact
+    page shows them until `expires_at`, nothing else: deciding, routing and reassigning keep the
+    council's scope. The worker's managers and the owning council's duty inbox are told once, when
+    the grant is made."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_grants"
+    )
+    # Both agencies as they stood at the opening: a worker who moves on stays in their old
+    # team's review, and the owner is the council told, whatever the contact does next.
+    agency = models.ForeignKey(
+        "accounts.Agency", on_delete=models.PROTECT, related_name="+", help_text="The user's."
+    )
+    owner = models.ForeignKey(
+        "accounts.Agency",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The council that held the contact.",
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="access_grants")
+    reference = models.CharField(max_length=100, help_text="The reference the user entered.")
+    purpose = models.CharField(max_length=32, choices=BreakGlassPurpose.choices)
+    reason = models.TextField()
+    granted_at = models.DateTimeField(db_index=True)
+    expires_at = models.DateTimeField()
+    managers_told = models.JSONField(
+        default=list, blank=True, help_text="The usernames of the managers e-mailed."
+    )
+    owner_told = models.EmailField(blank=True, help_text="The owning council's inbox e-mailed.")
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "contact", "expires_at"]),
+            models.Index(fields=["agency", "granted_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.contact_id} until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -10,7 +10,7 @@ from safehub.accounts.models import AgencyKind, User
 from safehub.accounts.permissions import user_can
 from safehub.core import clock
 from safehub.core.errors import NotFound
-from safehub.referrals.models import Contact, ContactStatus, Decision, SignOff
+from safehub.referrals.models import AccessGrant, Contact, ContactStatus, Decision, SignOff
 
 
 def contacts_in_scope(*, fetched_by: User) -> QuerySet[Contact]:
@@ -94,6 +94,72 @@ def contact_get(*, fetched_by: User, contact_id: str | uuid.UUID) -> Contact:
     if contact is None:
         raise NotFound("No such contact.")
     return contact
+
+
+def access_grants_live(*, user: User, now: dt.datetime | None = None) -> QuerySet[AccessGrant]:
+    """The user's break-glass grants that still run. None once the user no longer holds the
+    permission: a grant never outlives the role that asked for it."""
+    if not user_can(user, "contact.break_glass") or not user_can(user, "contact.view"):
+        return AccessGrant.objects.none()
+    now = now or clock.now()
+    return AccessGrant.objects.filter(user=user, granted_at__lte=now, expires_at__gt=now)
+
+
+def contacts_readable(*, fetched_by: User, now: dt.datetime | None = None) -> QuerySet[Contact]:
+    """The contacts whose page the asker may read: their scope (`contacts_in_scope`), and the
+    contacts of another council they hold a live break-glass grant for.
+
+    For the contact page only. Everything that acts on a contact (take, decide, sign off,
+    return, route, reassign) and every list keeps `contacts_in_scope`: a grant lets a worker read
+    another council's record, never work it or browse that council's queue."""
+    own = contacts_in_scope(fetched_by=fetched_by)
+    granted = access_grants_live(user=fetched_by, now=now).values("contact_id")
+    return Contact.objects.select_related("local_authority", "notification", "school").filter(
+        Q(pk__in=own.values("pk")) | Q(pk__in=granted)
+    )
+
+
+def contact_get_readable(
+    *, fetched_by: User, contact_id: str | uuid.UUID, now: dt.datetime | None = None
+) -> tuple[Contact, AccessGrant | None]:
+    """One contact for its page, and the break-glass grant it is read under (None: in the
+    asker's own scope). Outside both, 'not found', as `contact_get`."""
+    try:
+        key = uuid.UUID(str(contact_id))
+    except ValueError:
+        raise NotFound("No such contact.") from None
+    now = now or clock.now()
+    contact = contacts_readable(fetched_by=fetched_by, now=now).filter(pk=key).first()
+    if contact is None:
+        raise NotFound("No such contact.")
+    if contacts_in_scope(fetched_by=fetched_by).filter(pk=key).exists():
+        return contact, None
+    grant = (
+        access_grants_live(user=fetched_by, now=now)
+        .filter(contact_id=key)
+        .select_related("owner")
+        .order_by("-expires_at", "-id")
+        .first()
+    )
+    if grant is None:  # ran out between the two reads
+        raise NotFound("No such contact.")
+    return contact, grant
+
+
+def break_glass_openings(
+    *, fetched_by: User, days: int = 30, now: dt.datetime | None = None
+) -> QuerySet[AccessGrant]:
+    """The break-glass grants made by the people of the asker's agency in the last `days` days,
+    newest first: for the team's managers (and auditors) to review."""
+    agency = fetched_by.agency
+    if agency is None or not user_can(fetched_by, "contact.break_glass_review"):
+        return AccessGrant.objects.none()
+    since = (now or clock.now()) - dt.timedelta(days=days)
+    return (
+        AccessGrant.objects.filter(agency=agency, granted_at__gte=since)
+        .select_related("user", "owner", "contact__notification")
+        .order_by("-granted_at", "-id")
+    )
 
 
 def decisions_awaiting_sign_off(*, fetched_by: User) -> QuerySet[Decision]:

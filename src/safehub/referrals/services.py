@@ -18,6 +18,7 @@ from safehub.core.postcodes import postcode_district, postcode_normalise
 from safehub.intake.models import Notification
 from safehub.intake.validation import Address, NotificationBody, Person
 from safehub.referrals.models import Contact, ReferralSource, Routing
+from safehub.referrals.selectors import contacts_in_scope
 from safehub.timescales.calendar import working_days_due
 from safehub.timescales.clocks import clock_start, clocks_stop
 from safehub.timescales.models import ClockKind
@@ -280,6 +281,10 @@ def contact_route(*, contact: Contact, routed_by: User, council: Agency, reason:
         raise DomainError("council: not a council's children's services")
     if not reason.strip():
         raise DomainError("reason: say why this council")
+    # The service checks the scope itself, as the workflow's do (referrals.decisions): outside
+    # it (another council's contact, even one read under break-glass) is 'not found'.
+    if not contacts_in_scope(fetched_by=routed_by).filter(pk=contact.pk).exists():
+        raise NotFound("No such contact.")
     with transaction.atomic():
         locked = Contact.objects.select_for_update().filter(pk=contact.pk).first()
         if locked is None:

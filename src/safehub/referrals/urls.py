@@ -8,6 +8,12 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("take-next/", views.contact_take_next_view, name="take_next"),
     path("contacts/new/", views.contact_new, name="contact_new"),
+    path("contacts/break-glass/", views.contact_break_glass_view, name="break_glass"),
+    path(
+        "contacts/break-glass/openings/",
+        views.break_glass_openings_view,
+        name="break_glass_openings",
+    ),
     path("contacts/<uuid:contact_id>/", views.contact_detail, name="contact_detail"),
     path("contacts/<uuid:contact_id>/route/", views.contact_route_view, name="contact_route"),
     path("contacts/<uuid:contact_id>/decide/", views.contact_decide_view, name="contact_decide"),

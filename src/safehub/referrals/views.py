@@ -17,6 +17,11 @@ from safehub.audit.models import Action, AuditEvent
 from safehub.audit.services import audit_record
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from safehub.referrals.break_glass import (
+    break_glass_hours,
+    break_glass_purpose_text,
+    contact_break_glass,
+)
 from safehub.referrals.decisions import (
     contact_decide,
     contact_reassign,
@@ -25,6 +30,7 @@ from safehub.referrals.decisions import (
     decision_sign_off,
 )
 from safehub.referrals.forms import (
+    BreakGlassForm,
     DecisionForm,
     ManualContactForm,
     QueueFilterForm,
@@ -32,10 +38,13 @@ from safehub.referrals.forms import (
     ReviewForm,
     RouteForm,
 )
-from safehub.referrals.models import Contact, ContactStatus, Decision, SignOff
+from safehub.referrals.models import AccessGrant, Contact, ContactStatus, Decision, SignOff
 from safehub.referrals.selectors import (
+    access_grants_live,
+    break_glass_openings,
     contact_counts_by_status,
     contact_get,
+    contact_get_readable,
     contact_queue,
     council_workers,
     decisions_awaiting_sign_off,
@@ -113,6 +122,8 @@ def queue(request: HttpRequest) -> HttpResponse:
             "can_create": user_can(user, "contact.create"),
             "can_take": user_can(user, "contact.decide"),
             "can_sign_off": can_sign_off,
+            "can_break_glass": user_can(user, "contact.break_glass"),
+            "can_review_break_glass": user_can(user, "contact.break_glass_review"),
             "status_counts": [
                 (label, counts.get(value, 0)) for value, label in ContactStatus.choices
             ],
@@ -130,11 +141,16 @@ def _contact_page(
     decision_form: DecisionForm | None = None,
     review_form: ReviewForm | None = None,
     problem: str = "",
+    grant: AccessGrant | None = None,
 ) -> HttpResponse:
-    """The contact page, audited as a view of the contact."""
+    """The contact page, audited as a view of the contact. Read under a break-glass `grant`
+    (another council's contact), it offers no action and no access log, and says so at the top."""
     user = request.user
+    if grant is not None:
+        route_form = None
     can_decide = (
-        contact.status == ContactStatus.SCREENING
+        grant is None
+        and contact.status == ContactStatus.SCREENING
         and user_can(user, "contact.decide")
         and (contact.assigned_to_id == user.pk or user_can(user, "contact.sign_off"))
     )
@@ -150,7 +166,8 @@ def _contact_page(
         )
     )
     can_review = (
-        awaiting is not None
+        grant is None
+        and awaiting is not None
         and user_can(user, "contact.sign_off")
         and awaiting.decided_by_id != user.pk
     )
@@ -176,15 +193,29 @@ def _contact_page(
         # Shown exactly as the force sent it: the stored bytes, not a re-serialised copy.
         raw = bytes(versions[0].body).decode("utf-8", errors="replace")
         body = json.loads(raw)
+    detail: dict[str, Any] = {"notification_version": contact.notification_version}
+    if grant is not None:
+        detail.update(break_glass=True, grant=grant.pk, owner=grant.owner.code)
     with transaction.atomic():
         audit_record(
             actor=request.user,
             action=Action.VIEW,
             obj=contact,
-            detail={"notification_version": contact.notification_version},
+            purpose=break_glass_purpose_text(grant.purpose) if grant is not None else "",
+            detail=detail,
+        )
+    also_opened: list[AccessGrant] = []
+    if grant is not None and contact.notification_id is not None:
+        # The other children of the same incident that this person opened with it.
+        also_opened = list(
+            access_grants_live(user=user)  # type: ignore[arg-type]
+            .filter(contact__notification_id=contact.notification_id)
+            .exclude(contact=contact)
+            .select_related("contact")
+            .order_by("contact__child_ref")
         )
     access: list[Any] = []
-    if user_can(user, "contact.view_access"):
+    if grant is None and user_can(user, "contact.view_access"):
         opened = Q(object_type="referrals.contact", object_id=str(contact.pk))
         if contact.notification_id is not None:
             opened |= Q(object_type="intake.notification", object_id=str(contact.notification_id))
@@ -208,7 +239,12 @@ def _contact_page(
         "review_form": (review_form or ReviewForm()) if can_review else None,
         "history": history,
         "clocks": clocks,
-        "can_reassign": user_can(user, "contact.reassign") and contact.status != "closed",
+        "can_reassign": grant is None
+        and user_can(user, "contact.reassign")
+        and contact.status != "closed",
+        "grant": grant,
+        "also_opened": also_opened,
+        "now": now,
         "problem": problem,
         # The page's title says "Error:" when either form on it was refused.
         "form": decision_form if decision_form is not None else review_form,
@@ -222,8 +258,15 @@ def _route_form(request: HttpRequest) -> RouteForm | None:
 
 @login_required
 def contact_detail(request: HttpRequest, contact_id: object) -> HttpResponse:
-    contact = _contact_or_404(request, contact_id)
-    return _contact_page(request, contact, _route_form(request))
+    # The one page that reads through a break-glass grant; every action keeps the council's scope.
+    try:
+        contact, grant = contact_get_readable(
+            fetched_by=request.user,  # type: ignore[arg-type]
+            contact_id=str(contact_id),
+        )
+    except NotFound:
+        raise Http404("No such contact") from None
+    return _contact_page(request, contact, _route_form(request), grant=grant)
 
 
 def _refused(
@@ -402,6 +445,8 @@ def contact_route_view(request: HttpRequest, contact_id: object) -> HttpResponse
                 council=form.cleaned_data["council"],
                 reason=form.cleaned_data["reason"],
             )
+        except NotFound:
+            raise Http404("No such contact") from None
         except Conflict as exc:
             # The contact as it stands now, with why it cannot move (409, like the other acts).
             return _contact_page(request, contact, form, status=409, problem=exc.message)
@@ -478,4 +523,74 @@ def contact_reassign_view(request: HttpRequest, contact_id: object) -> HttpRespo
         "referrals/contact_reassign.html",
         {"contact": contact, "form": form},
         status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_break_glass_view(request: HttpRequest) -> HttpResponse:
+    """Open another council's record by its exact reference, saying why (break-glass)."""
+    user = request.user
+    if not user_can(user, "contact.break_glass"):
+        return render(request, "403.html", status=403)
+    form = BreakGlassForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                opened = contact_break_glass(
+                    opened_by=user,  # type: ignore[arg-type]
+                    purpose=data["purpose"],
+                    reason=data["reason"],
+                    contact_reference=data["contact_reference"],
+                    force_code=data["force_code"],
+                    incident_reference=data["incident_reference"],
+                )
+            except PermissionDenied:
+                return render(request, "403.html", status=403)
+            except DomainError as exc:
+                name, sep, message = exc.message.partition(": ")
+                if sep and name in form.fields:
+                    form.add_error(name, message[:1].upper() + message[1:])
+                else:
+                    form.add_error(None, exc.message)
+            else:
+                if opened.own is not None:
+                    messages.info(
+                        request,
+                        "This record is your own council's: it is open to you without "
+                        "break-glass, and no one has been told",
+                    )
+                    return redirect("referrals:contact_detail", contact_id=opened.own.pk)
+                return redirect("referrals:contact_detail", contact_id=opened.grants[0].contact_id)
+    context = {
+        "form": form,
+        "hours": break_glass_hours(),
+        "can_review": user_can(user, "contact.break_glass_review"),
+    }
+    return render(request, "referrals/break_glass.html", context, status=status)
+
+
+@login_required
+def break_glass_openings_view(request: HttpRequest) -> HttpResponse:
+    """The break-glass openings by the people of the manager's council, last 30 days."""
+    user = request.user
+    if not user_can(user, "contact.break_glass_review"):
+        return render(request, "403.html", status=403)
+    now = clock.now()
+    grants = list(break_glass_openings(fetched_by=user, now=now))  # type: ignore[arg-type]
+    with transaction.atomic():
+        audit_record(
+            actor=user,
+            action=Action.SEARCH,
+            object_type="referrals.access_grant",
+            object_id="team",
+            detail={"days": 30, "shown": [g.pk for g in grants]},
+        )
+    return render(
+        request,
+        "referrals/break_glass_openings.html",
+        {"grants": grants, "now": now},
     )

@@ -79,6 +79,11 @@ class MaracReferral(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the victim's details were removed under the retention policy.",
+    )
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -87,7 +92,15 @@ class MaracReferral(models.Model):
                 fields=["notification", "victim_ref"], name="one_marac_referral_per_victim"
             )
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # The retention job's candidates: decided referrals not yet anonymised.
+            models.Index(
+                fields=["status", "decided_at"],
+                condition=models.Q(erased_at__isnull=True),
+                name="marac_referral_not_erased",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"MARAC referral for {self.victim_name} ({self.status})"

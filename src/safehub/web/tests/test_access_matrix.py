@@ -636,6 +636,49 @@ def test_another_councils_records_are_not_found(world):
     assert not problems, "\n".join(problems)
 
 
+def test_break_glass_opens_another_councils_contact_to_read_and_nothing_more(world):
+    """Liverpool's records stay "not found" to Wirral's hub staff unless one of them opens
+    Liverpool's Amy on the break-glass page, by her exact reference, with a purpose and a reason.
+    Then her contact page opens to them (audited), and nothing else does: every other endpoint on
+    Liverpool's records (acting on Amy, her decision, her notice, her MARAC referral, the
+    notification) is still 404. Without a reason nothing opens."""
+    amy = world.liverpool.objects["amy"]
+    page = reverse("referrals:break_glass")
+    form = {"contact_reference": str(amy.pk), "purpose": "moved_in", "reason": ""}
+    problems, asked = [], 0
+    for who in (Role.HUB_SOCIAL_WORKER, Role.HUB_MANAGER):
+        client = world.clients[who]
+        with transaction.atomic():
+            refused = client.post(page, form)
+            after = client.get(reverse("referrals:contact_detail", args=[amy.pk]))
+            transaction.set_rollback(True)
+        if (refused.status_code, after.status_code) != (422, 404):
+            problems.append(
+                f"break-glass with no reason as {who}: {refused.status_code}, then Liverpool's "
+                f"contact {after.status_code}"
+            )
+
+        def open_amy(client: Client = client) -> None:
+            response = client.post(page, {**form, "reason": "The family moved to Wirral."})
+            assert response.status_code == 302, response.status_code
+
+        for endpoint in endpoints():
+            if not endpoint.access.scope or expected_for(endpoint, who) not in (OK, "403", "404"):
+                continue
+            wanted = OK if endpoint.key == "referrals:contact_detail" else "404"
+            got = ask(world, who, endpoint, world.liverpool, wanted, before=open_amy)
+            asked += 1
+            if got.answer != wanted:
+                problems.append(
+                    f"{endpoint.label} as {who} on Liverpool's record under break-glass: "
+                    f"expected {wanted}, got {got.status}"
+                )
+            elif wanted == OK and got.audited < 1:
+                problems.append(f"{endpoint.label} as {who} under break-glass: not audited")
+    assert asked > 10
+    assert not problems, "\n".join(problems)
+
+
 def test_every_action_on_a_record_is_in_the_wrong_state_table():
     acting = {
         e.key for e in endpoints() if e.access.scope and set(e.access.methods) - {"GET", "HEAD"}
