@@ -1,14 +1,17 @@
 """The API under /api/v1/: one NinjaAPI, routers from each app, errors in one shape."""
 
-from typing import Any
+import copy
+from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
-from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
+from safehub.core.api_auth import TokenRefused
 from safehub.core.errors import DomainError
+from safehub.core.ratelimit import ApiRateThrottle
 from safehub.intake.api import router as intake_router
 from safehub.intake.services import InvalidNotification
 from safehub.intake.validation import NotificationBody
@@ -25,7 +28,33 @@ class SafehubAPI(NinjaAPI):
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(body.pop("$defs", {}))
         components["NotificationBody"] = body
+        # Every operation is rate-limited (the throttle is the API's, not each operation's).
+        components["RateLimited"] = RateLimitedOut.model_json_schema()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.setdefault("responses", {})["429"] = copy.deepcopy(RATE_LIMITED_RESPONSE)
         return schema
+
+
+class RateLimitedOut(Schema):
+    detail: str
+    code: Literal["rate_limited"]
+
+
+RATE_LIMITED_RESPONSE = {
+    "description": (
+        "Too many requests from this client or person (safehub.core.ratelimit): wait the "
+        "seconds that Retry-After gives, then send again."
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before the next request.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RateLimited"}}},
+}
 
 
 api = SafehubAPI(
@@ -36,6 +65,9 @@ api = SafehubAPI(
         "contract is public: fields are never renamed or given a new meaning."
     ),
     urls_namespace="api",
+    # On the API, so that every operation, a new one too, is limited: writes and reads per
+    # client or person (safehub.core.ratelimit).
+    throttle=ApiRateThrottle(),
 )
 api.add_router("/", intake_router)
 
@@ -56,11 +88,21 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = _error(
-        request, 401, "Send a valid token: Authorization: Bearer <token>.", "unauthenticated"
-    )
+    if isinstance(exc, TokenRefused):
+        response = _error(request, 401, exc.message, exc.code)
+    else:
+        response = _error(
+            request, 401, "Send a valid token: Authorization: Bearer <token>.", "unauthenticated"
+        )
     response["WWW-Authenticate"] = "Bearer"
     return response
+
+
+@api.exception_handler(Throttled)
+def rate_limited(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    # django-ninja adds Retry-After (the throttle's wait) to this answer.
+    wait = f" Try again in {exc.wait:.0f} seconds." if exc.wait else ""
+    return _error(request, 429, f"Too many requests.{wait}", "rate_limited")
 
 
 @api.exception_handler(NinjaValidationError)

@@ -1,11 +1,13 @@
 """`safehub <command>`: the product's commands, with Django's own management commands behind.
 
 safehub serve | worker | demo
-safehub apiclient create --force CODE --name NAME
+safehub apiclient create --force CODE --name NAME | list | rotate PREFIX | revoke PREFIX
+safehub audit seal | verify [--anchor SEQ:HASH] | export --from DATE --to DATE -o FILE.csv
 safehub generate --notifications N [--seed S] [--start DATE] [--days D] -o FILE.jsonl
 safehub import FILE.jsonl|FILE.json
 safehub reference load [--agencies CSV] [--districts CSV]
 safehub twofactor reset USERNAME [--reason TEXT]
+safehub retention run [--dry-run] [--limit N] | rules
 safehub migrate | createsuperuser | check | ...   (any Django management command)
 """
 

@@ -153,12 +153,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "safehub.core.middleware.RequestIdMiddleware",
+    "safehub.core.ratelimit.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "safehub.accounts.middleware.SessionLimitsMiddleware",
+    "safehub.core.ratelimit.PageRateLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "safehub.core.middleware.NoStoreMiddleware",
@@ -297,6 +299,26 @@ SAFEHUB_REFERENCE_CACHE_SECONDS = env_int(
 
 # The notification contract: more than 1 MiB is refused with 413.
 NOTIFICATION_MAX_BYTES = 1024 * 1024  # as safehub.intake.validation.MAX_BYTES
+
+# Rate limits against bulk extraction (safehub.core.ratelimit), per integration client or
+# signed-in person, shared by every web process through the database; 0 turns one off.
+# Writes: a force's backlog after an outage at 100/s gets through; reads: reading back is
+# occasional, walking the records is extraction.
+SAFEHUB_API_WRITES_PER_SECOND = env_int("SAFEHUB_API_WRITES_PER_SECOND", 200)
+SAFEHUB_API_WRITES_PER_HOUR = env_int("SAFEHUB_API_WRITES_PER_HOUR", 20_000)
+SAFEHUB_API_READS_PER_MINUTE = env_int("SAFEHUB_API_READS_PER_MINUTE", 120)
+# Pages showing a person's record, counted together per person.
+SAFEHUB_PAGE_VIEWS_PER_MINUTE = env_int("SAFEHUB_PAGE_VIEWS_PER_MINUTE", 60)
+SAFEHUB_PAGE_RATE_LIMITED = [
+    "referrals:contact_detail",
+    "encompass:notice_detail",
+    "risk:referral_detail",
+]
+# Any body declared larger is refused with 413 before it is read (multipart files included,
+# which DATA_UPLOAD_MAX_MEMORY_SIZE does not count). Above NOTIFICATION_MAX_BYTES.
+SAFEHUB_MAX_REQUEST_BYTES = env_int(
+    "SAFEHUB_MAX_REQUEST_BYTES", 2 * NOTIFICATION_MAX_BYTES, minimum=NOTIFICATION_MAX_BYTES
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = NOTIFICATION_MAX_BYTES
 
 TASKS = {

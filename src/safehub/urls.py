@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
 ]
 
+handler400 = "safehub.web.views.bad_request"
 handler403 = "safehub.web.views.forbidden"
 handler404 = "safehub.web.views.not_found"
 handler500 = "safehub.web.views.server_error"

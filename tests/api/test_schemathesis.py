@@ -16,6 +16,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.generation import GenerationMode
@@ -65,3 +66,26 @@ def test_every_operation_answers_as_documented(reference, msp_token, mode):
 
         call()
     assert all(n >= EXAMPLES for n in calls.values()), calls
+
+
+@override_settings(
+    SAFEHUB_API_READS_PER_MINUTE=1, SAFEHUB_API_WRITES_PER_SECOND=1, SAFEHUB_API_WRITES_PER_HOUR=1
+)
+def test_rate_limited_answers_are_as_documented(reference, msp_token):
+    """With every limit at one request, nearly every answer is the 429: its status, headers
+    (Retry-After) and body checked against the document as above."""
+    statuses: dict[str, set[int]] = {}
+    for operation in operations():
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+        @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+        def call(case):
+            response = case.call_and_validate(
+                headers={"Authorization": f"Bearer {msp_token}"},
+                excluded_checks=[positive_data_acceptance],
+            )
+            statuses.setdefault(operation.label, set()).add(response.status_code)
+
+        call()
+    assert len(statuses) == 3
+    assert all(429 in found for found in statuses.values()), statuses

@@ -48,4 +48,12 @@ class SafehubUserAdmin(UserAdmin):
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
     list_display = ["name", "force", "token_prefix", "created_at", "revoked_at"]
-    readonly_fields = ["token_prefix", "token_hash", "created_at"]
+    # Tokens change through `safehub apiclient rotate | revoke` only, which audit the change.
+    readonly_fields = [
+        "token_prefix",
+        "token_hash",
+        "created_at",
+        "previous_token_prefix",
+        "previous_token_hash",
+        "previous_token_until",
+    ]

@@ -150,9 +150,26 @@ class ApiClient(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # After `safehub apiclient rotate`: the token before the current one, accepted until
+    # `previous_token_until` so that the sender can switch over without a gap, then refused with
+    # a message that says so. Only its hash is kept, as for the current one.
+    previous_token_prefix = models.CharField(max_length=12, blank=True)
+    previous_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    previous_token_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["force__code", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(previous_token_hash__isnull=True, previous_token_until__isnull=True)
+                    | models.Q(
+                        previous_token_hash__isnull=False, previous_token_until__isnull=False
+                    )
+                ),
+                name="apiclient_previous_token_has_an_end",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.force.code})"
@@ -178,3 +195,18 @@ class SignInFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} from {self.address}"
+
+
+class RateBucket(models.Model):
+    """One rate limit's state for one caller (safehub.core.ratelimit): the "theoretical arrival
+    time" of the generic cell rate algorithm, in microseconds since the epoch (whole numbers, so
+    that a burst adds up exactly). In the database, so that
+    every web process and host counts the same requests; on PostgreSQL the table is UNLOGGED (a
+    crash empties it, which only forgives recent requests). A row whose time has passed says the
+    same as no row, so nothing needs to clear them."""
+
+    key = models.CharField(max_length=100, primary_key=True, help_text="scope:caller:period")
+    tat = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return self.key

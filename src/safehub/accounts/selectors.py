@@ -1,3 +1,4 @@
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -6,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from safehub.accounts.models import Agency, AgencyKind, ApiClient, PostcodeRoute, hash_token
+from safehub.core import clock
 
 _reference_cache: ContextVar[dict[tuple[str, str], Any] | None] = ContextVar(
     "reference_cache", default=None
@@ -108,14 +111,46 @@ def reference_prefetch(*, districts: Iterable[str] = (), school_urns: Iterable[s
 
 
 def apiclient_by_token(*, token: str) -> ApiClient | None:
-    """The active client holding this token, or None."""
+    """The active client holding this token (its current one, or the one before it while the
+    rotation's overlap lasts), or None."""
     if not token:
         return None
+    digest = hash_token(token)
+    in_overlap = Q(previous_token_hash=digest, previous_token_until__gt=clock.now())
     return (
         ApiClient.objects.select_related("force")
-        .filter(token_hash=hash_token(token), revoked_at__isnull=True)
+        .filter(Q(token_hash=digest) | in_overlap, revoked_at__isnull=True)
         .first()
     )
+
+
+def apiclient_token_refusal(*, token: str) -> tuple[str, str] | None:
+    """Why a token that `apiclient_by_token` refuses was once good and is no more, as (code,
+    message) for the sender's 401: "token_revoked", or "token_expired" (replaced by a rotation,
+    and past its overlap). None for a token never issued. Only the one who holds the token learns
+    this."""
+    if not token:
+        return None
+    digest = hash_token(token)
+    client = ApiClient.objects.filter(Q(token_hash=digest) | Q(previous_token_hash=digest)).first()
+    if client is None:
+        return None
+    if client.revoked_at is not None:
+        return (
+            "token_revoked",
+            f"This token was revoked at {_utc(client.revoked_at)}: ask the hub for a new one.",
+        )
+    if client.previous_token_hash == digest and client.previous_token_until is not None:
+        return (
+            "token_expired",
+            "This token was replaced by a new one and stopped working at "
+            f"{_utc(client.previous_token_until)}: send the new token.",
+        )
+    return None
+
+
+def _utc(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def councils_for_district(*, district: str) -> list[Agency]:
