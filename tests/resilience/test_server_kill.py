@@ -207,7 +207,8 @@ def hub(tmp_path_factory):
 def _post_until_answered(
     port: int, token: str, body: bytes, deadline: float, conn_box: list
 ) -> tuple[int, dict, int]:
-    """POST until an HTTP answer that is not a 5xx: (status, JSON answer, attempts that failed)."""
+    """POST until an HTTP answer that is not a 5xx, waiting out a 429 as its Retry-After says:
+    (status, JSON answer, attempts that failed)."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     failures = 0
     while True:
@@ -230,6 +231,11 @@ def _post_until_answered(
         if response.status >= 500:
             failures += 1
             time.sleep(RETRY_PAUSE)
+            continue
+        if response.status == 429:
+            # Rate-limited (a burst of retries after the restart): wait as told, as a force's
+            # system does, and send it again.
+            time.sleep(float(response.getheader("Retry-After") or 1))
             continue
         return response.status, json.loads(payload or b"{}"), failures
 
