@@ -145,10 +145,13 @@ def _give_back(key: str, rate: Rate) -> None:
 def rate_take(key: str, rates: list[Rate]) -> float | None:
     """Count one request of the caller `key` against every rate: None if all allow it, else the
     seconds to wait. A request refused by one rate is not counted by the others."""
-    now = round(clock.now().timestamp() * MICROSECONDS)
     taken: list[tuple[str, Rate]] = []
     for rate in rates:
         bucket = f"{key}:{rate.count}/{rate.seconds}"
+        # The time is read just before each statement: a process held up for a second between
+        # reading it and counting would otherwise count with a time the other processes have
+        # left behind, and be refused by a one-second limit it is well within.
+        now = round(clock.now().timestamp() * MICROSECONDS)
         wait = _take_one(bucket, rate, now)
         if wait is not None:
             for earlier in taken:
