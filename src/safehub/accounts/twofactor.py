@@ -34,6 +34,9 @@ from typing import Any
 
 import segno
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.cached_db import SessionStore
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
@@ -371,10 +374,30 @@ def twofactor_qr_code(device: TOTPDevice) -> tuple[str, int]:
 # Support
 
 
+def _sessions_end(user: User) -> int:
+    """End every signed-in session of the person (database-backed sessions): after a lost or
+    stolen phone, a session opened with it must not outlive the reset."""
+    if not settings.SESSION_ENGINE.startswith("django.contrib.sessions.backends.") or (
+        not settings.SESSION_ENGINE.endswith(("db", "cached_db"))
+    ):
+        return 0
+    ended = []
+    live = Session.objects.filter(expire_date__gt=clock.now())
+    for session in live.iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            ended.append(session.session_key)
+    Session.objects.filter(session_key__in=ended).delete()
+    if settings.SESSION_ENGINE.endswith("cached_db"):
+        for key in ended:
+            SessionStore(session_key=key).delete()
+    return len(ended)
+
+
 def twofactor_reset(*, user: User, actor: Any, reason: str = "") -> int:
     """Delete the person's authenticators and recovery codes, so that they set up again at their
-    next sign-in. Returns how many devices went."""
+    next sign-in, and end their sessions. Returns how many devices went."""
     with transaction.atomic():
+        sessions = _sessions_end(user)
         totp, _ = TOTPDevice.objects.filter(user=user).delete()
         static = StaticDevice.objects.filter(user=user)
         tokens = StaticToken.objects.filter(device__in=static).count()
@@ -391,6 +414,7 @@ def twofactor_reset(*, user: User, actor: Any, reason: str = "") -> int:
                 "username": user.get_username(),
                 "authenticators": totp,
                 "recovery_codes": tokens,
+                "sessions_ended": sessions,
             },
         )
     return totp + static_count

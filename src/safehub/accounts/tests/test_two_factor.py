@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -535,9 +536,23 @@ def test_reset_deletes_the_devices_and_the_person_sets_up_again(client, nina):
         "username": "nina",
         "authenticators": 1,
         "recovery_codes": 10,
+        "sessions_ended": 0,  # she signed out first
     }
     assert event.actor.startswith("command line")
     assert password(client, "nina")["Location"] == reverse("signin_set_up")
+
+
+def test_reset_ends_the_persons_sessions_and_no_one_elses(client, nina, alice):
+    set_up(client)
+    assert client.get(reverse("referrals:queue")).status_code in (200, 403)  # signed in
+    other = Client()
+    other.force_login(alice)
+    call_command("twofactor", "reset", "nina", reason="phone stolen", stdout=io.StringIO())
+    event = AuditEvent.objects.get(object_type="accounts.twofactor", action=Action.UPDATE)
+    assert event.detail["sessions_ended"] == 1
+    response = client.get(reverse("referrals:queue"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert other.get(reverse("referrals:queue")).status_code == 200  # Alice is still signed in
 
 
 def test_reset_of_an_unknown_username_fails(db):
