@@ -15,6 +15,7 @@ from safehub.core.ratelimit import ApiRateThrottle
 from safehub.intake.api import router as intake_router
 from safehub.intake.services import InvalidNotification
 from safehub.intake.validation import NotificationBody
+from safehub.meetings.api import router as meetings_router
 
 
 class SafehubAPI(NinjaAPI):
@@ -70,6 +71,7 @@ api = SafehubAPI(
     throttle=ApiRateThrottle(),
 )
 api.add_router("/", intake_router)
+api.add_router("/", meetings_router)
 
 
 def _error(request: HttpRequest, status: int, detail: str, code: str, **extra: Any) -> HttpResponse:

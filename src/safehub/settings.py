@@ -145,6 +145,8 @@ INSTALLED_APPS = [
     "safehub.audit",
     "safehub.intake",
     "safehub.referrals",
+    "safehub.meetings",
+    "safehub.sharing",
     "safehub.encompass",
     "safehub.web",
 ]
@@ -350,6 +352,7 @@ SAFEHUB_SWEEPS = [
     "safehub.core.outbox.outbox_deliver_due",
     "safehub.encompass.services.encompass_sweep",
     "safehub.timescales.clocks.clocks_sweep",
+    "safehub.meetings.services.meetings_sweep",
     "safehub.audit.chain.audit_seal",
     "safehub.accounts.sessions.sessions_clear_expired",
     # At most once a day: it looks at when it last ran.
@@ -358,6 +361,26 @@ SAFEHUB_SWEEPS = [
 # Retention (safehub.core.retention, docs/retention.md): a rule's age over its default, e.g.
 # {"contact_no_referral": {"years": 7}}. An age given replaces the default age whole.
 SAFEHUB_RETENTION: dict[str, dict[str, int]] = {}
+# Strategy discussions (safehub.meetings). The roles a discussion cannot be held without
+# (Working Together: children's social care, police and health "as a minimum", statutory.md §1.2).
+SAFEHUB_STRATEGY_REQUIRED_ROLES = env_list(
+    "SAFEHUB_STRATEGY_REQUIRED_ROLES", ["children_social_care", "police", "health"]
+)
+# Partners' answers are due this many minutes before the discussion starts; a request still
+# open this many minutes before its deadline is chased once by e-mail (the chair may chase too).
+SAFEHUB_REQUEST_LEAD_MINUTES = env_int("SAFEHUB_REQUEST_LEAD_MINUTES", 60, minimum=0)
+SAFEHUB_REQUEST_CHASE_MINUTES = env_int("SAFEHUB_REQUEST_CHASE_MINUTES", 120, minimum=0)
+# The ICPC's 15 working days count from the discussion that started the section 47 enquiry
+# ("initiating", as the DfE census does) or from the latest one that decided on one ("last",
+# as some local procedures say). statutory.md §1.1 T4.
+SAFEHUB_ICPC_ANCHOR = os.environ.get("SAFEHUB_ICPC_ANCHOR", "initiating")
+if SAFEHUB_ICPC_ANCHOR not in ("initiating", "last"):
+    raise ImproperlyConfigured(
+        f"SAFEHUB_ICPC_ANCHOR={SAFEHUB_ICPC_ANCHOR!r}: expected 'initiating' or 'last'"
+    )
+# The minutes' PDF uses DejaVu Sans from here when present (Debian: fonts-dejavu-core), so that
+# every name prints as written; without it, the PDF's core font folds accents away.
+SAFEHUB_PDF_FONT_DIR = os.environ.get("SAFEHUB_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
 # Break-glass (safehub.referrals.break_glass): how long a worker may read another council's contact.
 SAFEHUB_BREAK_GLASS_HOURS = env_int("SAFEHUB_BREAK_GLASS_HOURS", 4, minimum=1)
 # The audit sealer leaves events this long to commit before chaining them; verify fails an event

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("safehub.referrals.urls")),
     path("encompass/", include("safehub.encompass.urls")),
     path("marac/", include("safehub.risk.urls")),
+    path("strategy-discussions/", include("safehub.meetings.urls")),
+    path("sharing/", include("safehub.sharing.urls")),
     path("sign-in/", SignInView.as_view(), name="login"),
     # The second step, after a right password (safehub.accounts.twofactor).
     path("sign-in/code/", CodeView.as_view(), name="signin_code"),

@@ -12,6 +12,12 @@ class AgencyKind(models.TextChoices):
     HEALTH = "health", "Health provider"
     SCHOOL = "school", "School"
     DOMESTIC_ABUSE_SERVICE = "domestic_abuse_service", "Domestic abuse service"
+    ADULT_MENTAL_HEALTH = "adult_mental_health", "Adult mental health service"
+    SUBSTANCE_MISUSE = "substance_misuse", "Substance misuse service"
+    PROBATION = "probation", "Probation service"
+    HOUSING = "housing", "Housing"
+    YOUTH_JUSTICE = "youth_justice", "Youth justice service"
+    OTHER = "other", "Other agency"
 
 
 class SchoolPhase(models.TextChoices):

@@ -33,6 +33,35 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # MARAC referrals proposed at intake: the hub sees them; the police refer (a manager may).
     "marac.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
     "marac.confirm": frozenset({R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
+    # Strategy discussions. Hub staff see their council's; a partner practitioner only those
+    # their agency is invited to, and in them only what is shared with their agency.
+    "discussion.view": frozenset(
+        {
+            R.HUB_SOCIAL_WORKER,
+            R.HUB_MANAGER,
+            R.POLICE_HUB_OFFICER,
+            R.HEALTH_PRACTITIONER,
+            R.EDUCATION_SAFEGUARDING_LEAD,
+            R.DOMESTIC_ABUSE_ADVISER,
+        }
+    ),
+    # Call one after a section 47 decision (a manager: from any open contact), and chair it:
+    # invite, chase, record attendance, the outcome, the actions; send the minutes.
+    "discussion.call": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
+    "discussion.chair": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
+    # Reply to an invitation and answer an information request, for one's own agency.
+    "discussion.respond": frozenset(
+        {
+            R.POLICE_HUB_OFFICER,
+            R.HEALTH_PRACTITIONER,
+            R.EDUCATION_SAFEGUARDING_LEAD,
+            R.DOMESTIC_ABUSE_ADVISER,
+        }
+    ),
+    # The sharing decisions made by, to or about one's own agency, and their export.
+    "sharing.view": frozenset({R.HUB_MANAGER, R.AUDITOR}),
+    # The council's figures: aggregates, no child.
+    "report.view": frozenset({R.HUB_MANAGER, R.ANALYST}),
 }
 
 

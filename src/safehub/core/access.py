@@ -58,6 +58,20 @@ DESCRIPTIONS: dict[str, str] = {
     "encompass.acknowledge": "acknowledge a notice sent to their own school or inbox",
     "marac.view": "see the MARAC referrals proposed at intake",
     "marac.confirm": "refer to MARAC, or record why not",
+    "discussion.view": (
+        "see the strategy discussions in scope: hub staff their council's; a partner those "
+        "their agency is invited to, and in them only their agency's part"
+    ),
+    "discussion.call": (
+        "call a strategy discussion from a section 47 decision (a manager: from any open contact)"
+    ),
+    "discussion.chair": (
+        "run their council's discussions: invite, chase, record attendance, the outcome and "
+        "actions, send the minutes"
+    ),
+    "discussion.respond": "reply to an invitation and answer a request, for their own agency",
+    "sharing.view": "see and export the sharing decisions made by, to or about their agency",
+    "report.view": "read their council's figures (counts, no child)",
 }
 
 # The kinds of record a URL names, the permission without which a person sees none of them, and
@@ -83,6 +97,11 @@ SCOPES: dict[str, tuple[str, str]] = {
         "marac.view",
         "hub staff: those of notifications with a child in their council; a police hub officer: "
         "those of their force's notifications",
+    ),
+    "discussion": (
+        "discussion.view",
+        "hub staff: their council's discussions; a police, health, school or domestic abuse "
+        "practitioner: those their agency is invited to (another agency's: 404)",
     ),
     "notification": (
         "contact.view",
@@ -169,6 +188,42 @@ PAGES: dict[str, Access] = {
     "risk:referral_list": Access("marac.view", audited=True),
     "risk:referral_detail": Access("marac.view", scope=("marac_referral",), audited=True),
     "risk:referral_decide": Access("marac.confirm", ("POST",), scope=("marac_referral",)),
+    "meetings:discussion_list": Access("discussion.view", audited=True),
+    "meetings:discussion_call": Access(
+        "discussion.call",
+        ("GET", "POST"),
+        scope=("contact",),
+        audited=True,
+        note="a worker from a section 47 decision; a manager from any open contact",
+    ),
+    "meetings:discussion_detail": Access(
+        "discussion.view",
+        scope=("discussion",),
+        audited=True,
+        note=(
+            "hub staff see the whole record; a partner only the time and place and their own "
+            "agency's invitation and request, never the incident, the adults (for a school) or "
+            "the other agencies' answers"
+        ),
+    ),
+    "meetings:minutes_pdf": Access("discussion.chair", scope=("discussion",), audited=True),
+    "meetings:participant_add": Access("discussion.chair", ("POST",), scope=("discussion",)),
+    "meetings:reschedule": Access(
+        "discussion.chair", ("GET", "POST"), scope=("discussion",), audited=True
+    ),
+    "meetings:cancel": Access(
+        "discussion.chair", ("GET", "POST"), scope=("discussion",), audited=True
+    ),
+    "meetings:attendance": Access("discussion.chair", ("POST",), scope=("discussion",)),
+    "meetings:outcome": Access("discussion.chair", ("POST",), scope=("discussion",)),
+    "meetings:action_add": Access("discussion.chair", ("POST",), scope=("discussion",)),
+    "meetings:action_done": Access("discussion.chair", ("POST",), scope=("discussion",)),
+    "meetings:request_chase": Access("discussion.chair", ("POST",), scope=("discussion",)),
+    "meetings:minutes_send": Access("discussion.chair", ("POST",), scope=("discussion",)),
+    "meetings:respond": Access("discussion.respond", ("POST",), scope=("discussion",)),
+    "meetings:answer": Access("discussion.respond", ("POST",), scope=("discussion",)),
+    "sharing:decision_list": Access("sharing.view", audited=True),
+    "sharing:decision_export": Access("sharing.view", audited=True),
     "admin/login/": Access(
         PUBLIC, ("GET", "POST"), note="the admin's sign-in: the same page and lockout as sign-in"
     ),
@@ -196,6 +251,13 @@ OPERATIONS: dict[str, Access] = {
     "safehub_intake_api_notification_update": Access(CLIENT, ("PUT",), scope=("notification",)),
     "safehub_intake_api_notification_read": Access(
         "notification.view", scope=("notification",), client=True, audited=True
+    ),
+    "safehub_meetings_api_discussion_list_api": Access("discussion.view", audited=True),
+    "safehub_meetings_api_discussion_read_api": Access(
+        "discussion.view", scope=("discussion",), audited=True
+    ),
+    "safehub_meetings_api_discussion_figures_api": Access(
+        "report.view", audited=True, note="aggregates of the asker's council, no child"
     ),
 }
 
@@ -407,9 +469,9 @@ def access_doc() -> str:
         *_paragraph(
             "The **integration client** (a police force's records system, with a bearer token) "
             "holds no permission: it sends, amends and reads back its own force's notifications, "
-            "as the API table says. Analysts, auditors and administrators hold no permission "
-            "yet: aggregates, the audit log and reports are not served yet, so they see no "
-            "record of a person. The Django admin is reached with `is_staff`, whatever the "
+            "as the API table says. Analysts read their council's figures (counts, no child); "
+            "auditors the sharing decisions; administrators hold no permission, and none of "
+            "them sees a child's record. The Django admin is reached with `is_staff`, whatever the "
             "roles; within it the admin's model permissions apply, and publishing a triage "
             "policy also needs the administrator role (or a superuser)."
         ),

@@ -40,6 +40,8 @@ from safehub.encompass.models import (
 from safehub.encompass.selectors import encompass_notices_for
 from safehub.intake.validation import NotificationBody, Person
 from safehub.referrals.models import Contact
+from safehub.sharing.models import Consent, LawfulBasis, SharingDecision, SharingKind
+from safehub.sharing.services import sharing_decision_build
 from safehub.timescales.calendar import encompass_due
 from safehub.timescales.clocks import clock_meet
 from safehub.timescales.models import ClockKind
@@ -195,8 +197,8 @@ def encompass_email(notice: EncompassNotice) -> tuple[str, str]:
 
 
 def _sharing_detail(notice: EncompassNotice) -> dict[str, Any]:
-    """What statutory.md §7.2's SharingDecision holds, until that model exists: who (the audit
-    row's actor), when (its time), what fields, recipient, purpose, lawful basis, consent, why."""
+    """The disclosure as the audit event tells it (the sharing decision is its own row too:
+    `encompass_sharing_decision`)."""
     recipient = notice.recipient
     return {
         "decision": "share",
@@ -220,6 +222,34 @@ def _sharing_detail(notice: EncompassNotice) -> dict[str, Any]:
         "due_at": notice.due_at.isoformat(),
         "outbox_message": notice.outbox_message_id,
     }
+
+
+_CONSENT = {"given": Consent.GIVEN, "refused": Consent.REFUSED, "not_sought": Consent.NOT_REQUIRED}
+
+
+def encompass_sharing_decision(notice: EncompassNotice) -> SharingDecision:
+    """The notice's sharing decision (statutory.md §7.2), not saved: made by safehub on the
+    council's behalf, under the Encompass duty; consent is not needed for it."""
+    contact = notice.contact
+    return sharing_decision_build(
+        by=None,
+        by_name=SYSTEM_ACTOR,
+        from_agency=contact.local_authority,
+        shared=True,
+        kind=SharingKind.ENCOMPASS,
+        recipient_agency=notice.recipient,
+        recipient=notice.recipient_email,
+        fields=FIELDS_SHARED,
+        purpose=PURPOSE,
+        lawful_basis=LawfulBasis.ENCOMPASS,
+        consent=_CONSENT.get(notice.consent_to_share, Consent.NOT_KNOWN),
+        reason=(
+            "A child of school age named in a police domestic abuse notification: the school "
+            "is told before the next school day starts."
+        ),
+        contact=contact,
+        obj=notice,
+    )
 
 
 def _queue_email(notice: EncompassNotice, *, now: dt.datetime) -> None:
@@ -341,6 +371,9 @@ def encompass_drafts_save(drafts: list[NoticeDraft]) -> None:
     EncompassNotice.objects.bulk_create([d.notice for d in drafts])
     NoticeStatusChange.objects.bulk_create([d.change for d in drafts])
     AuditEvent.objects.bulk_create([d.audit_event() for d in drafts])
+    SharingDecision.objects.bulk_create(
+        [encompass_sharing_decision(d.notice) for d in drafts if d.notice.recipient_id is not None]
+    )
 
 
 def encompass_open_for_contact(
@@ -368,6 +401,8 @@ def encompass_open_for_contact(
     notice.save(force_insert=True)
     draft.change.save(force_insert=True)
     draft.audit_event().save(force_insert=True)
+    if notice.recipient_id is not None:
+        encompass_sharing_decision(notice).save(force_insert=True)
     return notice
 
 
@@ -442,6 +477,7 @@ def encompass_sweep(*, now: dt.datetime | None = None) -> SweepResult:
                 purpose=PURPOSE,
                 detail=_sharing_detail(notice),
             )
+            encompass_sharing_decision(notice).save(force_insert=True)
             dispatched += 1
     arrived = EncompassNotice.objects.filter(
         status=NoticeStatus.QUEUED, outbox_message__sent_at__isnull=False

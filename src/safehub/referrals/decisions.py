@@ -35,6 +35,7 @@ from safehub.timescales.clocks import (
     clock_start,
     clocks_next_due,
     clocks_stop,
+    strategy_discussion_due,
 )
 from safehub.timescales.models import ClockKind
 
@@ -238,7 +239,10 @@ def _clocks_on_decision(contact: Contact, decision: Decision) -> None:
     clock_meet(contact_id=contact.pk, kind=ClockKind.SCREENING, at=at)
     rules = policy_active().rules
     for kind in _STARTED_BY.get(decision.outcome, ()):
-        due, rule = clock_due_after(kind=kind, start=at, rules=rules)
+        if kind == ClockKind.STRATEGY_DISCUSSION:
+            due, rule = strategy_discussion_due(start=at, rag=contact.rag, rules=rules)
+        else:
+            due, rule = clock_due_after(kind=kind, start=at, rules=rules)
         clock_start(
             contact=contact,
             kind=kind,

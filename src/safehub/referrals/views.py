@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from safehub.accounts.permissions import user_can
 from safehub.audit.models import Action, AuditEvent
 from safehub.audit.services import audit_record
+from safehub.meetings.models import StrategyDiscussion
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from safehub.referrals.break_glass import (
@@ -224,8 +225,32 @@ def _contact_page(
             .order_by("-at", "-id")
             .values("at", "actor", "agency__name", "role", "purpose", "object_type")[:ACCESS_SHOWN]
         )
+    discussions: list[Any] = []
+    sharing: list[Any] = []
+    can_call = False
+    if grant is None:
+        from safehub.meetings.services import contact_can_call
+        from safehub.sharing.models import SharingDecision
+
+        discussions = list(
+            StrategyDiscussion.objects.filter(children__contact=contact)
+            .select_related("chair")
+            .order_by("-called_at")
+        )
+        can_call = contact_can_call(contact=contact, user=user)  # type: ignore[arg-type]
+        sharing = list(
+            SharingDecision.objects.filter(
+                Q(contact=contact) | Q(discussion__children__contact=contact)
+            )
+            .select_related("from_agency", "recipient_agency")
+            .distinct()
+            .order_by("-at", "-id")[:100]
+        )
     context = {
         "contact": contact,
+        "discussions": discussions,
+        "can_call": can_call,
+        "sharing": sharing,
         "access": access,
         "access_shown": ACCESS_SHOWN,
         "body": body,

@@ -91,6 +91,7 @@ _CLOCK_LIMITS = {
     "icpc_working_days": (1, 60),
     "assessment_working_days": (1, 120),
 }
+_CLOCK_FLAGS = ("strategy_discussion_red_same_day",)
 _MAX_YES = max(DASH_INSTRUMENTS.values())
 
 
@@ -252,9 +253,13 @@ def policy_rules_validate(rules: Any) -> list[str]:
             errors.append("clocks: must be an object")
         else:
             for key in clocks:
-                if key not in _CLOCK_LIMITS:
+                if key in _CLOCK_FLAGS:
+                    if not isinstance(clocks[key], bool):
+                        errors.append(f"clocks.{key}: must be true or false")
+                elif key not in _CLOCK_LIMITS:
                     errors.append(
-                        f"clocks.{key}: unknown key (expected {', '.join(_CLOCK_LIMITS)})"
+                        f"clocks.{key}: unknown key (expected "
+                        f"{', '.join([*_CLOCK_LIMITS, *_CLOCK_FLAGS])})"
                     )
                 else:
                     _check_int(errors, f"clocks.{key}", clocks[key], *_CLOCK_LIMITS[key])

@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import Min, Q
 
 from safehub.core.clock import now as clock_now
-from safehub.timescales.calendar import working_days_due
+from safehub.timescales.calendar import end_of_working_day, london_date, working_days_due
 from safehub.timescales.models import Clock, ClockKind, ClockState
 
 # The clocks' lengths in working days where the triage policy does not set them (a policy
@@ -27,6 +27,8 @@ CLOCK_DEFAULTS: dict[str, int] = {
     "strategy_discussion_working_days": 1,
     "icpc_working_days": 15,
     "assessment_working_days": 45,
+    # A red contact's strategy discussion is held the same day (London) as the decision.
+    "strategy_discussion_red_same_day": True,
 }
 
 _WORKING_DAYS_KEY = {
@@ -51,6 +53,17 @@ def clock_due_after(
     of the n-th working day after `start`'s London date."""
     n = clock_lengths(rules)[_WORKING_DAYS_KEY[ClockKind(kind)]]
     return working_days_due(start, n), f"End of the {_ordinal(n)} working day after"
+
+
+def strategy_discussion_due(
+    *, start: dt.datetime, rag: str, rules: dict[str, Any]
+) -> tuple[dt.datetime, str]:
+    """When a strategy discussion decided (or called) at `start` must be held: by the end of the
+    same London day for a red contact (policy `strategy_discussion_red_same_day`), else by the end
+    of the policy's n-th working day after."""
+    if rag == "red" and clock_lengths(rules)["strategy_discussion_red_same_day"]:
+        return end_of_working_day(london_date(start)), "End of the same day (a red contact) as"
+    return clock_due_after(kind=ClockKind.STRATEGY_DISCUSSION, start=start, rules=rules)
 
 
 def _ordinal(n: int) -> str:

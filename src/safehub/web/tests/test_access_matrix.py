@@ -79,6 +79,52 @@ FORMS: dict[str, dict[str, Any]] = {
     "referrals:decision_return": {"note": "Say more about the school's view."},
     "referrals:contact_route": {"council": "344", "reason": "The family lives in Wirral."},
     "risk:referral_decide": {"decision": "confirm", "note": ""},
+    "meetings:discussion_call": lambda r: {
+        "children": [str(r.values["contact_id"])],
+        "reason": "A second incident with the children present.",
+        "format": "meeting",
+        "mode": "remote",
+        "starts_at": "2026-11-24T15:00",
+        "duration_minutes": "60",
+        "location": "Video call",
+        "police": r.objects["agencies"]["MSP"].pk,
+        "police_question": "Previous incidents?",
+        "health": r.objects["agencies"]["RY7"].pk,
+        "health_question": "Health involvement?",
+        "consent": "not_required",
+    },
+    "meetings:participant_add": lambda r: {
+        "role": "other",
+        "agency": r.objects["agencies"]["RBS"].pk,
+        "question": "Anything known?",
+    },
+    "meetings:reschedule": {
+        "starts_at": "2026-11-24T16:00",
+        "duration_minutes": "60",
+        "mode": "remote",
+        "location": "Video call",
+        "reason": "The police officer is in court until three.",
+    },
+    "meetings:cancel": {"reason": "Held as part of another discussion.", "still_needed": "yes"},
+    "meetings:attendance": {},
+    "meetings:outcome": lambda r: {
+        "held_at": "2026-11-24T09:30",
+        "enquiry": "joint",
+        "immediate_protection": "no",
+        "rationale": "Risk of significant harm.",
+        f"risks_{r.objects['amy'].pk}": "Exposure to domestic abuse.",
+        "missing_reason": "Health could not be reached in time.",
+        "reconvene": "yes",
+    },
+    "meetings:action_add": lambda r: {
+        "description": "Visit the children at school.",
+        "owner_name": "Alice",
+        "agency": r.objects["agencies"]["LA344"].pk,
+        "due_on": "2026-11-26",
+    },
+    "meetings:action_done": {"note": "Visited."},
+    "meetings:respond": {"response": "accepted"},
+    "meetings:answer": {"share": "yes", "answer": "Known to us.", "consent": "not_required"},
 }
 
 # Where the matrix and the code disagree today: each is asserted as it should be, expected to
@@ -150,6 +196,63 @@ WRONG_STATE: dict[str, WrongState] = {
         data=lambda r: {"decision": "decline", "note": "Not needed after all."},
     ),
 }
+
+
+def _cancelled(records: Records) -> None:
+    from safehub.meetings.services import discussion_cancel
+
+    o = records.objects
+    discussion_cancel(
+        discussion=o["discussion"], by=o["manager"], reason="Not needed.", still_needed=True
+    )
+
+
+def _action_done(records: Records) -> None:
+    from safehub.meetings.services import action_done
+
+    o = records.objects
+    action_done(action=o["action"], by=o["manager"], note="Done.")
+
+
+def _police_answered(records: Records) -> None:
+    from safehub.meetings.services import request_answer
+
+    o = records.objects
+    request_answer(discussion=o["discussion"], by=o["police"], answer="Two earlier call-outs.")
+
+
+for _key in (
+    "meetings:participant_add",
+    "meetings:attendance",
+    "meetings:outcome",
+    "meetings:action_add",
+):
+    WRONG_STATE[_key] = WrongState(Role.HUB_MANAGER, _cancelled)
+for _key, _who in (
+    ("meetings:respond", Role.HEALTH_PRACTITIONER),
+    ("meetings:answer", Role.HEALTH_PRACTITIONER),
+):
+    WRONG_STATE[_key] = WrongState(_who, _cancelled)
+WRONG_STATE["meetings:reschedule"] = WrongState(
+    Role.HUB_MANAGER,
+    _cancelled,
+    data=lambda r: FORMS["meetings:reschedule"],  # type: ignore[return-value]
+)
+WRONG_STATE["meetings:cancel"] = WrongState(
+    Role.HUB_MANAGER,
+    _cancelled,
+    data=lambda r: FORMS["meetings:cancel"],  # type: ignore[return-value]
+)
+WRONG_STATE["meetings:action_done"] = WrongState(Role.HUB_MANAGER, _action_done)
+WRONG_STATE["meetings:request_chase"] = WrongState(Role.HUB_MANAGER, _police_answered)
+# The world's first discussion is still called: minutes are sent once the outcome is recorded.
+WRONG_STATE["meetings:minutes_send"] = WrongState(Role.HUB_MANAGER)
+# Amy already has a discussion called: another one for her is refused.
+WRONG_STATE["meetings:discussion_call"] = WrongState(
+    Role.HUB_MANAGER,
+    data=lambda r: FORMS["meetings:discussion_call"](r),  # type: ignore[operator]
+)
+
 # Actions on a record that no state refuses, and why.
 NO_WRONG_STATE: dict[str, str] = {
     "encompass:notice_acknowledge": (
@@ -244,7 +347,7 @@ class World:
 
 
 def build_world(make_user: Any, msp_token: str) -> World:
-    from safehub.accounts.models import ApiClient, hash_token
+    from safehub.accounts.models import Agency, ApiClient, hash_token
     from safehub.encompass.models import EncompassNotice
     from safehub.intake.models import Channel
     from safehub.intake.services import notification_receive
@@ -260,7 +363,58 @@ def build_world(make_user: Any, msp_token: str) -> World:
     def receive(raw: bytes) -> Any:
         return notification_receive(raw=raw, channel=Channel.API).notification
 
-    def records(notification: Any, worker: Any, manager: Any, routable: Any) -> Records:
+    agencies = {a.code: a for a in Agency.objects.all()}
+
+    def _discussions(
+        amy: Any, leo: Any, worker: Any, manager: Any, *codes: str
+    ) -> tuple[Any, Any, Any]:
+        """Amy's discussion, called by the manager and still open, with every partner role of
+        the world invited; Leo's, called from his section 47 decision and held."""
+        from safehub.meetings.services import Invitation, action_add, discussion_call
+        from safehub.meetings.services import outcome_record as record_outcome
+
+        force, health, school, da = (agencies[c] for c in codes)
+        roles = ["police", "health", "school", "domestic_abuse"]
+        invitations = [
+            Invitation("children_social_care", agencies[amy.local_authority.code]),
+            *(Invitation(r, a) for r, a in zip(roles, (force, health, school, da), strict=True)),
+        ]
+        starts = T0 + dt.timedelta(hours=6)
+        common = {
+            "reason": "Children present at a high-risk incident.",
+            "format": "meeting",
+            "mode": "remote",
+            "starts_at": starts,
+            "ends_at": starts + dt.timedelta(hours=1),
+            "location": "Video call",
+            "invitations": invitations,
+        }
+        discussion = discussion_call(contact=amy, called_by=manager, children=[amy], **common)
+        held = discussion_call(contact=leo, called_by=worker, children=[leo], **common)
+        record_outcome(
+            discussion=held,
+            by=worker,
+            held_at=T0,
+            enquiry="joint",
+            immediate_protection=False,
+            rationale="Risk of significant harm.",
+            risks={leo.pk: "Exposure to domestic abuse."},
+            missing_reason="Called at short notice.",
+            reconvene=True,
+        )
+        action = action_add(
+            discussion=discussion,
+            by=manager,
+            description="Visit the children.",
+            owner_name="Alice",
+            agency=agencies[amy.local_authority.code],
+            due_on=dt.date(2026, 11, 26),
+        )
+        return discussion, held, action
+
+    def records(
+        notification: Any, worker: Any, manager: Any, routable: Any, police: Any, *codes: str
+    ) -> Records:
         amy = Contact.objects.get(notification=notification, child_ref="C1")
         leo = Contact.objects.get(notification=notification, child_ref="C2")
         for contact in (amy, leo):
@@ -269,20 +423,32 @@ def build_world(make_user: Any, msp_token: str) -> World:
         decision = contact_decide(
             contact=leo,
             decided_by=worker,
-            outcome=Outcome.ASSESSMENT_S17,
+            outcome=Outcome.STRATEGY_DISCUSSION_S47,
             rationale="Second call-out this month; the child was present.",
         )
+        amy.refresh_from_db()
+        leo.refresh_from_db()
+        discussion, held, action = _discussions(amy, leo, worker, manager, *codes)
         referral = MaracReferral.objects.get(notification=notification)
         values = {
             "contact_id": amy.pk,
             "decision_id": decision.pk,
             "notice_id": EncompassNotice.objects.get(contact=amy).pk,
             "referral_id": referral.pk,
+            "discussion_id": discussion.pk,
+            "action_id": action.pk,
+            "request_id": discussion.participants.get(role="police").request.pk,
             "force_code": notification.force_code,
             "incident_reference": notification.incident_reference,
         }
         on_leo = {"contact_id": leo.pk}
-        by_endpoint = {"referrals:decision_sign_off": on_leo, "referrals:decision_return": on_leo}
+        by_endpoint = {
+            "referrals:decision_sign_off": on_leo,
+            "referrals:decision_return": on_leo,
+            # Leo's section 47 decision calls his; Amy already has one.
+            "meetings:discussion_call": on_leo,
+            "meetings:minutes_send": {"discussion_id": held.pk},
+        }
         if routable is not None:
             by_endpoint["referrals:contact_route"] = {"contact_id": routable.pk}
         objects = {
@@ -292,6 +458,10 @@ def build_world(make_user: Any, msp_token: str) -> World:
             "referral": referral,
             "worker": worker,
             "manager": manager,
+            "discussion": discussion,
+            "action": action,
+            "police": police,
+            "agencies": agencies,
         }
         return Records(values, by_endpoint, objects)
 
@@ -302,8 +472,28 @@ def build_world(make_user: Any, msp_token: str) -> World:
             notification=receive(_body("notification-two-authorities.json")), child_ref="C1"
         )
         assert ravi.local_authority.code == "LA344"
-        wirral = records(high_risk, users[Role.HUB_SOCIAL_WORKER], users[Role.HUB_MANAGER], ravi)
-        liverpool = records(receive(_liverpool_by_cheshire()), bob, lena, None)
+        wirral = records(
+            high_risk,
+            users[Role.HUB_SOCIAL_WORKER],
+            users[Role.HUB_MANAGER],
+            ravi,
+            users[Role.POLICE_HUB_OFFICER],
+            "MSP",
+            "RY7",
+            "URN900001",
+            "DAS-WIR",
+        )
+        liverpool = records(
+            receive(_liverpool_by_cheshire()),
+            bob,
+            lena,
+            None,
+            None,
+            "CHS",
+            "REM",
+            "URN900017",
+            "DAS-MSY",
+        )
 
     principals: dict[str, Any] = {ANONYMOUS: None, CLIENT: msp_token, **users, STAFF: staff}
     clients: dict[str, Client] = {}
@@ -421,7 +611,10 @@ def ask(
             body = _body("notification-high-risk.json")
             kwargs = {"data": body, "content_type": "application/json"}
     elif endpoint.method == "POST":
-        kwargs = {"data": FORMS.get(endpoint.key, {}) if data is None else data}
+        form = FORMS.get(endpoint.key, {})
+        if callable(form):
+            form = form(records)
+        kwargs = {"data": form if data is None else data}
     principal = world.principals[who]
     if who == CLIENT:
         mine = AuditEvent.objects.filter(api_client=world.api_client)
@@ -770,3 +963,81 @@ def test_known_gap(world, check, key, who):
 def test_every_known_gap_names_a_case_of_the_matrix():
     for check, key, who in GAPS:
         assert any(e.key == key and w == who for e, w in cases(check)), (check, key, who)
+
+
+# --- Need to know: what a school sees --------------------------------------------------------
+
+# What a school must never read about the high-risk incident (statutory.md §7.2): the summary,
+# the offences, the adults, and the other child, who is not its pupil.
+NEVER_TO_A_SCHOOL = [
+    "Officers attended after a neighbour called",
+    "Victim had facial injuries",
+    "Assault occasioning",
+    "Jane",
+    "John",
+    "Leo",
+]
+
+
+def test_a_school_never_sees_the_incident_or_the_adults(world):
+    """Every page and API operation the school's safeguarding lead can reach, asked about the
+    world's records (Amy's notice, her strategy discussion with the school invited): none of the
+    answers holds the summary, the offences, the adults or Leo. And what it can reach includes
+    the discussion and what it is asked, with Amy in it."""
+    who = Role.EDUCATION_SAFEGUARDING_LEAD
+    reached, problems = [], []
+    for endpoint in endpoints():
+        if "GET" not in endpoint.access.methods or endpoint.key.startswith("api:openapi"):
+            continue
+        values = world.wirral.for_endpoint(endpoint.key)
+        url = (
+            build_url(endpoint.route, values) if endpoint.route else endpoint.path.format(**values)
+        )
+        response = world.clients[who].get(url)
+        if response.status_code != 200:
+            continue
+        reached.append(endpoint.key)
+        text = response.content.decode("utf-8", errors="replace")
+        problems += [f"{endpoint.key}: {bad!r}" for bad in NEVER_TO_A_SCHOOL if bad in text]
+    assert {
+        "meetings:discussion_detail",
+        "safehub_meetings_api_discussion_read_api",
+        "encompass:notice_detail",
+    } <= set(reached), reached
+    detail = world.clients[who].get(
+        reverse("meetings:discussion_detail", args=[world.wirral.values["discussion_id"]])
+    )
+    assert "Amy" in detail.content.decode() and "Previous incidents" not in detail.content.decode()
+    assert not problems, "\n".join(problems)
+
+
+def test_a_health_practitioner_sees_only_their_agencys_part(world):
+    """Health sees the discussion it is invited to, with its own request and the adults it is
+    asked about, never the other agencies' answers; another health trust's practitioner gets
+    404 on it, on the page and over the API."""
+    from safehub.meetings.services import request_answer
+
+    o = world.wirral.objects
+    request_answer(discussion=o["discussion"], by=o["police"], answer="Two earlier call-outs.")
+    discussion_id = world.wirral.values["discussion_id"]
+    page = reverse("meetings:discussion_detail", args=[discussion_id])
+    api = f"/api/v1/strategy-discussions/{discussion_id}"
+    health = world.clients[Role.HEALTH_PRACTITIONER]
+    text = health.get(page).content.decode()
+    assert "Jane" in text and "Health involvement" in text
+    assert "Two earlier call-outs" not in text
+    assert "Two earlier call-outs" not in health.get(api).content.decode()
+    assert "Two earlier call-outs" in world.clients[Role.HUB_MANAGER].get(page).content.decode()
+    from django.test import Client
+
+    other = Client()
+    from safehub.accounts.models import Agency, User
+
+    stranger = User.objects.create_user(
+        username="nurse-alder-hey",
+        agency=Agency.objects.get(code="RBS"),
+        roles=[Role.HEALTH_PRACTITIONER],
+    )
+    other.force_login(stranger)
+    assert other.get(page).status_code == 404
+    assert other.get(api).status_code == 404
