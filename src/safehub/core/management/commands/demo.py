@@ -18,6 +18,10 @@ from django.db import transaction
 
 from safehub.core.crypto import demo_keys_file, field_keys
 
+# The demo's notices reach the hub in batches: those the police recorded in the same six hours
+# arrive together, twenty minutes after the window closes.
+BATCH_HOURS = 6
+
 DEMO_PEOPLE = [
     # username, agency code, roles, name
     ("wirral.worker", "LA344", ["hub_social_worker"], ("Wendy", "Walker")),
@@ -25,10 +29,18 @@ DEMO_PEOPLE = [
     ("liverpool.worker", "LA341", ["hub_social_worker"], ("Lucy", "Lewis")),
     ("liverpool.manager", "LA341", ["hub_manager"], ("Liam", "Larkin")),
     ("sefton.worker", "LA343", ["hub_social_worker"], ("Sian", "Shaw")),
+    ("sefton.manager", "LA343", ["hub_manager"], ("Sunil", "Sethi")),
     ("knowsley.worker", "LA340", ["hub_social_worker"], ("Kit", "Kaur")),
+    ("knowsley.manager", "LA340", ["hub_manager"], ("Kerry", "Kemp")),
     ("sthelens.worker", "LA342", ["hub_social_worker"], ("Sol", "Hughes")),
+    ("sthelens.manager", "LA342", ["hub_manager"], ("Stef", "Holt")),
     ("police.officer", "MSP", ["police_hub_officer"], ("Pat", "Pearson")),
     ("health.practitioner", "RBS", ["health_practitioner"], ("Hana", "Hall")),
+    # Wirral's community health trust: invited to Wirral's strategy discussions.
+    ("health.wirral", "RY7", ["health_practitioner"], ("Harriet", "Hughes")),
+    ("da.adviser", "DAS-WIR", ["domestic_abuse_adviser"], ("Dee", "Adams")),
+    ("wirral.analyst", "LA344", ["analyst"], ("Ana", "Lyst")),
+    ("wirral.auditor", "LA344", ["auditor"], ("Audrey", "Tate")),
     # The designated safeguarding lead of the first Wirral school: its Encompass notices.
     ("school.lead", "URN900001", ["education_safeguarding_lead"], ("Sam", "Shaw")),
 ]
@@ -58,6 +70,7 @@ class Command(BaseCommand):
         call_command("reference", "load", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
         logins = self._people(var / "demo-logins.json")
         self._notifications(var, options["notifications"], options["days"])
+        self._history()
         self._print_logins(logins, options["bind"])
         if options["setup_only"]:
             return
@@ -111,20 +124,80 @@ class Command(BaseCommand):
         return logins
 
     def _notifications(self, var: Path, count: int, days: int) -> None:
+        """The notices of the last `days` days, each received by the hub a little after the
+        police recorded it (in six-hour batches), so that the hub has a past to show."""
+        from safehub.core import clock
         from safehub.intake.generator import write_notifications
-        from safehub.intake.imports import notifications_import
+        from safehub.intake.imports import ImportSummary, notifications_import
         from safehub.intake.models import Notification
 
         if Notification.objects.exists():
             return
         self.stdout.write(f"Writing {count} synthetic notifications over the last {days} days…")
         path = var / "demo-notifications.jsonl"
-        start = dt.date.today() - dt.timedelta(days=days)
+        start = clock.now().astimezone(clock.LONDON).date() - dt.timedelta(days=days)
         write_notifications(path, count=count, seed=2026, start=start, days=days)
-        summary = notifications_import(path=path)
+        batches: dict[dt.datetime, list[bytes]] = {}
+        for line in path.read_bytes().splitlines():
+            recorded = dt.datetime.fromisoformat(json.loads(line)["recorded_at"])
+            window = recorded.replace(minute=0, second=0, microsecond=0)
+            window -= dt.timedelta(hours=window.hour % BATCH_HOURS)
+            batches.setdefault(window, []).append(line)
+        total = ImportSummary()
+        part = var / "demo-notifications-batch.jsonl"
+        for window in sorted(batches):
+            part.write_bytes(b"\n".join(batches[window]) + b"\n")
+            received = min(clock.now(), window + dt.timedelta(hours=BATCH_HOURS, minutes=20))
+            with clock.frozen(received):
+                summary = notifications_import(path=part)
+            total.created += summary.created
+            total.contacts += summary.contacts
+            total.unrouted += summary.unrouted
+        part.unlink(missing_ok=True)
+        part.with_name(part.name + ".rejects.jsonl").unlink(missing_ok=True)
         self.stdout.write(
-            f"Imported {summary.created} notifications: {summary.contacts} contacts "
-            f"({summary.unrouted} to be routed by a person)."
+            f"Imported {total.created} notifications: {total.contacts} contacts "
+            f"({total.unrouted} to be routed by a person)."
+        )
+
+    def _history(self) -> None:
+        """What the hubs did before today: Wirral's strategy discussions, then every council's
+        screening decisions on the contacts received more than a day ago."""
+        from safehub.accounts.models import AgencyKind, User
+        from safehub.core import clock
+        from safehub.meetings.demo import DemoPeople, demo_discussions
+        from safehub.meetings.models import StrategyDiscussion
+        from safehub.referrals.demo import demo_screening
+
+        if StrategyDiscussion.objects.exists():
+            return
+        users = {
+            u.username: u for u in User.objects.filter(username__in=[p[0] for p in DEMO_PEOPLE])
+        }
+        leads = {
+            u.agency_id: u
+            for u in User.objects.filter(agency__kind=AgencyKind.SCHOOL)
+            if u.has_role("education_safeguarding_lead") and u.agency_id is not None
+        }
+        people = DemoPeople(
+            worker=users["wirral.worker"],
+            manager=users["wirral.manager"],
+            police=users["police.officer"],
+            health=users["health.wirral"],
+            school_leads=leads,
+        )
+        staff = {}
+        for council in ("wirral", "liverpool", "sefton", "knowsley", "sthelens"):
+            worker, manager = users[f"{council}.worker"], users[f"{council}.manager"]
+            assert worker.agency_id is not None
+            staff[worker.agency_id] = (worker, manager)
+        self.stdout.write("Recording the hubs' work of the last weeks…")
+        with transaction.atomic():
+            made = demo_discussions(people=people)
+            decided = demo_screening(staff=staff, before=clock.now() - dt.timedelta(days=1))
+        self.stdout.write(
+            f"Recorded {decided} screening decisions, and {len(made)} strategy discussions in "
+            "Wirral's hub."
         )
 
     def _print_logins(self, logins: dict[str, Any], bind: str) -> None:
