@@ -64,12 +64,14 @@ def demo_discussions(
     made = []
     for index, contact in enumerate(chosen):
         still_open = index >= len(chosen) - open_count
+        assert contact.notification is not None
+        force = police_agencies.get(contact.notification.force_id or 0)
         made.append(
             _one(
                 contact,
                 people=people,
                 rng=rng,
-                police=police_agencies.get(contact.notification.force_id),  # type: ignore[union-attr]
+                police=force,
                 health=health_agency,
                 still_open=still_open,
                 now=now,
