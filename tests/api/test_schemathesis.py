@@ -11,6 +11,8 @@ across fields that JSON Schema does not state (a notification names a victim; a 
 of birth or an estimated age; a postcode is a UK one; a time is not in the future), so a
 schema-valid body may rightly get the 422 the document lists, naming each problem."""
 
+from typing import Any
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -19,6 +21,7 @@ from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 
 pytestmark = pytest.mark.fuzz
@@ -44,34 +47,80 @@ def operations():
     return [result.ok() for result in schema.get_all_operations()]
 
 
+# The operations an integration client calls with its token; every other one is a signed-in
+# person's, called with the session cookie of Wirral's hub manager.
+CLIENT_OPERATIONS = {
+    "POST /api/v1/notifications",
+    "PUT /api/v1/notifications/{force_code}/{incident_reference}",
+    "GET /api/v1/notifications/{force_code}/{incident_reference}",
+}
+SESSION_OPERATIONS = {
+    "GET /api/v1/strategy-discussions",
+    "GET /api/v1/strategy-discussions/{discussion_id}",
+    "GET /api/v1/reports/strategy-discussions",
+}
+
+
+@pytest.fixture
+def credentials(msp_token, make_user):
+    """What each operation is called with: the force's token, or a manager's session cookie."""
+    from django.conf import settings as django_settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(make_user("mary", "LA344", "hub_manager"))
+    name = django_settings.SESSION_COOKIE_NAME
+    session = {name: client.cookies[name].value}
+
+    def given_to(case: Any) -> dict[str, Any]:
+        """The token as a header; the session as the case's own cookie, where schemathesis's
+        authentication checks know to take it away. Where the fuzzer broke the cookie on purpose
+        (negative mode), its broken session is sent: it must be refused."""
+        if case.operation.label in CLIENT_OPERATIONS:
+            return {"headers": {"Authorization": f"Bearer {msp_token}"}}
+        cookie = case.meta.components.get(ParameterLocation.COOKIE) if case.meta else None
+        if cookie is None or cookie.mode != GenerationMode.NEGATIVE:
+            case.cookies = {**(case.cookies or {}), **session}
+        return {}
+
+    return given_to
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_every_operation_answers_as_documented(reference, msp_token, mode):
+def test_every_operation_answers_as_documented(reference, credentials, mode):
     found = operations()
-    assert {op.label for op in found} == {
-        "POST /api/v1/notifications",
-        "PUT /api/v1/notifications/{force_code}/{incident_reference}",
-        "GET /api/v1/notifications/{force_code}/{incident_reference}",
-    }, "a new operation: check it is fuzzed as it should be"
+    assert {op.label for op in found} == CLIENT_OPERATIONS | SESSION_OPERATIONS, (
+        "a new operation: check it is fuzzed as it should be"
+    )
     calls: dict[str, int] = {}
+    answers: dict[str, set[int]] = {}
     for operation in found:
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
         def call(case):
             calls[operation.label] = calls.get(operation.label, 0) + 1
-            case.call_and_validate(
-                headers={"Authorization": f"Bearer {msp_token}"},
+            response = case.call_and_validate(
+                **credentials(case),
                 excluded_checks=[positive_data_acceptance],
             )
+            answers.setdefault(operation.label, set()).add(response.status_code)
 
         call()
     assert all(n >= EXAMPLES for n in calls.values()), calls
+    if mode == GenerationMode.POSITIVE:
+        # The session reached past sign-in: the person's lists and figures were answered.
+        for label in (
+            "GET /api/v1/strategy-discussions",
+            "GET /api/v1/reports/strategy-discussions",
+        ):
+            assert 200 in answers[label], (label, answers[label])
 
 
 @override_settings(
     SAFEHUB_API_READS_PER_MINUTE=1, SAFEHUB_API_WRITES_PER_SECOND=1, SAFEHUB_API_WRITES_PER_HOUR=1
 )
-def test_rate_limited_answers_are_as_documented(reference, msp_token):
+def test_rate_limited_answers_are_as_documented(reference, credentials):
     """With every limit at one request, nearly every answer is the 429: its status, headers
     (Retry-After) and body checked against the document as above."""
     statuses: dict[str, set[int]] = {}
@@ -81,11 +130,11 @@ def test_rate_limited_answers_are_as_documented(reference, msp_token):
         @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
         def call(case):
             response = case.call_and_validate(
-                headers={"Authorization": f"Bearer {msp_token}"},
+                **credentials(case),
                 excluded_checks=[positive_data_acceptance],
             )
             statuses.setdefault(operation.label, set()).add(response.status_code)
 
         call()
-    assert len(statuses) == 3
-    assert all(429 in found for found in statuses.values()), statuses
+    assert len(statuses) == len(CLIENT_OPERATIONS | SESSION_OPERATIONS)
+    assert all(429 in found for found in statuses.values()), repr(statuses)

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.tasks import task
 from django.utils.module_loading import import_string
@@ -81,13 +81,12 @@ def _send(message: OutboxMessage) -> None:
         body=message.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=message.recipients,
-        connection=get_connection(),
     )
     for item in message.attachments:
         email.attach(
             item["filename"], base64.b64decode(item["content_base64"]), item["content_type"]
         )
-    email.send(fail_silently=False)
+    email.send(fail_silently=False, using="default")
 
 
 LEASE = dt.timedelta(minutes=5)

@@ -2,6 +2,7 @@
 scope, one discussion as the asker may see it, and the council's figures."""
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -33,7 +34,16 @@ class ErrorOut(Schema):
     code: str
 
 
-ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+class ProblemOut(Schema):
+    loc: list[str | int]
+    msg: str
+
+
+class ProblemsOut(Schema):
+    errors: list[ProblemOut]
+
+
+ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ProblemsOut}
 
 
 class DiscussionSummaryOut(Schema):
@@ -149,7 +159,7 @@ def discussion_list_api(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.get(
-    "/strategy-discussions/{uuid:discussion_id}",
+    "/strategy-discussions/{discussion_id}",
     auth=staff_session,
     response={200: DiscussionOut, **ERRORS},
     summary="One strategy discussion, as the asker may see it",
@@ -158,7 +168,7 @@ def discussion_list_api(request: HttpRequest) -> list[dict[str, Any]]:
         "only their own agency's invitation and request, with only the details given to them."
     ),
 )
-def discussion_read_api(request: HttpRequest, discussion_id: str) -> dict[str, Any]:
+def discussion_read_api(request: HttpRequest, discussion_id: uuid.UUID) -> dict[str, Any]:
     user: User = request.auth  # type: ignore[attr-defined]
     discussion = discussion_get(fetched_by=user, discussion_id=discussion_id)
     hub = is_chair_side(user, discussion)

@@ -938,6 +938,13 @@ def outcome_record(
     with transaction.atomic():
         locked = _locked(discussion)
         _require_called(locked, "an outcome can be recorded")
+        # Children's social care convenes and chairs: unless the chair recorded otherwise, it
+        # attended, in the person of whoever records the outcome.
+        locked.participants.filter(
+            role=R.CHILDREN_SOCIAL_CARE, attendance=Attendance.NOT_RECORDED
+        ).update(
+            attendance=Attendance.ATTENDED, attended_name=by.display_name, attended_role="Chair"
+        )
         missing = missing_statutory(locked)
         names = [f"{p.get_role_display().lower()} ({p.agency.name})" for p in missing]
         if missing and not missing_reason.strip():
@@ -967,9 +974,9 @@ def outcome_record(
         locked.missing_agencies = names
         locked.missing_reason = missing_reason if missing else ""
         locked.reconvene = reconvene if missing else None
+        n = clock_lengths(policy_active().rules)["icpc_working_days"]
         if enquiry != Enquiry.NONE:
-            n = clock_lengths(policy_active().rules)["icpc_working_days"]
-            locked.icpc_target = add_working_days(london_date(held_at), n)
+            locked.icpc_target = _icpc_target(children, held_at=held_at, n=n)
         locked.save()
         for child in children:
             clock_meet(contact_id=child.contact_id, kind=ClockKind.STRATEGY_DISCUSSION, at=held_at)
@@ -993,15 +1000,34 @@ def outcome_record(
     return locked
 
 
-def _start_icpc(
-    contact: Contact, discussion: StrategyDiscussion, *, held_at: dt.datetime, n: int
-) -> None:
-    existing = Clock.objects.filter(
-        contact=contact,
+def _open_icpc(contact_id: Any) -> Clock | None:
+    return Clock.objects.filter(
+        contact_id=contact_id,
         kind=ClockKind.ICPC,
         met_at__isnull=True,
         state__in=[ClockState.RUNNING, ClockState.BREACHED],
     ).first()
+
+
+def _icpc_target(children: list[DiscussionChild], *, held_at: dt.datetime, n: int) -> dt.date:
+    """The conference's target date: the n-th working day after this discussion; under the
+    "initiating" anchor, a child whose enquiry an earlier discussion started keeps that one's
+    target, and the discussion states the soonest of its children's."""
+    own = add_working_days(london_date(held_at), n)
+    if settings.SAFEHUB_ICPC_ANCHOR != "initiating":
+        return own
+    targets = [own]
+    for child in children:
+        existing = _open_icpc(child.contact_id)
+        if existing is not None:
+            targets.append(london_date(existing.due_at))
+    return min(targets)
+
+
+def _start_icpc(
+    contact: Contact, discussion: StrategyDiscussion, *, held_at: dt.datetime, n: int
+) -> None:
+    existing = _open_icpc(contact.pk)
     if _icpc_anchor_keeps(existing):
         return  # anchored on the discussion that started the enquiry
     if existing is not None:
@@ -1011,12 +1037,11 @@ def _start_icpc(
             reason=f"Re-anchored on the later strategy discussion {discussion.reference}",
             at=held_at,
         )
-    assert discussion.icpc_target is not None
     clock_start(
         contact=contact,
         kind=ClockKind.ICPC,
         started_at=held_at,
-        due_at=end_of_working_day(discussion.icpc_target),
+        due_at=end_of_working_day(add_working_days(london_date(held_at), n)),
         rule=f"End of the {n}th working day after the strategy discussion {discussion.reference}",
     )
 

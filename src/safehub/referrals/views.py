@@ -15,9 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from safehub.accounts.permissions import user_can
 from safehub.audit.models import Action, AuditEvent
 from safehub.audit.services import audit_record
-from safehub.meetings.models import StrategyDiscussion
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from safehub.meetings.models import StrategyDiscussion
 from safehub.referrals.break_glass import (
     break_glass_hours,
     break_glass_purpose_text,
