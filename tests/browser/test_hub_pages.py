@@ -155,7 +155,11 @@ def test_queue_shows_only_my_councils_children_and_the_contact_page_shows_the_no
     assert "Criminal damage" in incident.inner_text()
     assert "Controlling behaviour reported; first call-out." in incident.inner_text()
     assert "88 Demo Street, CH44 5ZZ" in incident.inner_text()
-    people = page.get_by_role("table").locator("tbody td:first-child").all_inner_texts()
+    people = (
+        page.get_by_role("table", name="People named in the notification")
+        .locator("tbody td:first-child")
+        .all_inner_texts()
+    )
     assert people == ["Priya Demo", "Mark Demo", "Ravi Demo", "Maya Demo", "Unborn Demo"]
 
     raw = page.locator("pre.app-source")

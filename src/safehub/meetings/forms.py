@@ -187,10 +187,10 @@ class AttendanceForm(forms.Form):
 
     def __init__(self, *args: Any, participants: list[Participant], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rows = []
+        self.rows: list[tuple[int, str]] = []
         for p in participants:
             choice = forms.ChoiceField(
-                label=f"{p.get_role_display()}: {p.agency.name}",
+                label=f"How {p.agency.name} took part",
                 choices=Attendance.choices,
                 initial=p.attendance,
                 required=False,
@@ -210,11 +210,15 @@ class AttendanceForm(forms.Form):
             self.fields[f"attendance_{p.pk}"] = choice
             self.fields[f"name_{p.pk}"] = name
             self.fields[f"role_{p.pk}"] = role
-            self.rows.append(p.pk)
+            self.rows.append((p.pk, f"{p.get_role_display()}: {p.agency.name}"))
 
-    def bound_rows(self) -> list[tuple[forms.BoundField, forms.BoundField, forms.BoundField]]:
+    def bound_rows(
+        self,
+    ) -> list[tuple[str, forms.BoundField, forms.BoundField, forms.BoundField]]:
+        """Each agency's row: its legend, and how it took part, who came, in what role."""
         return [
-            (self[f"attendance_{pk}"], self[f"name_{pk}"], self[f"role_{pk}"]) for pk in self.rows
+            (legend, self[f"attendance_{pk}"], self[f"name_{pk}"], self[f"role_{pk}"])
+            for pk, legend in self.rows
         ]
 
 

@@ -212,17 +212,31 @@ def test_an_outcome_that_is_not_a_referral_starts_no_clock(may, alice, outcome):
     assert_next_due(leo)
 
 
-def test_a_strategy_discussion_starts_the_referral_strategy_and_assessment_clocks(may, alice):
+# The end of Fri 1 May 2026 in London (summer time).
+MAY_SAME_DAY = dt.datetime(2026, 5, 1, 22, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("rag", "discussion_due", "discussion_rule"),
+    [
+        # A red contact's discussion is held the same day; any other by the end of the first
+        # working day after the decision (the policy's defaults).
+        ("red", MAY_SAME_DAY, "End of the same day (a red contact) as the decision to hold one"),
+        ("amber", MAY_FIRST_WD, "End of the 1st working day after the decision to hold one"),
+    ],
+)
+def test_a_strategy_discussion_starts_the_referral_strategy_and_assessment_clocks(
+    may, alice, rag, discussion_due, discussion_rule
+):
+    Contact.objects.filter(pk=may["C1"].pk).update(rag=rag)
+    may["C1"].refresh_from_db()
     amy = screen(may["C1"], alice, MAY_DECIDED)
     decide(amy, alice, Outcome.STRATEGY_DISCUSSION_S47, MAY_DECIDED)
     started = {c.kind: c for c in clocks(amy) if c.kind not in (K.SCREENING, K.ENCOMPASS)}
     assert set(started) == {K.REFERRAL_DECISION, K.STRATEGY_DISCUSSION, K.ASSESSMENT}
     expected = {
         K.REFERRAL_DECISION: (MAY_FIRST_WD, "End of the 1st working day after the referral"),
-        K.STRATEGY_DISCUSSION: (
-            MAY_FIRST_WD,
-            "End of the 1st working day after the decision to hold one",
-        ),
+        K.STRATEGY_DISCUSSION: (discussion_due, discussion_rule),
         K.ASSESSMENT: (MAY_45TH_WD, "End of the 45th working day after the referral"),
     }
     for kind, (due, rule) in expected.items():
@@ -235,7 +249,7 @@ def test_a_strategy_discussion_starts_the_referral_strategy_and_assessment_clock
             None,
         )
     amy.refresh_from_db()
-    assert amy.next_due_at == MAY_FIRST_WD
+    assert amy.next_due_at == min(MAY_FIRST_WD, discussion_due)
     assert_next_due(amy)
 
 
