@@ -220,6 +220,12 @@ PAGES: dict[str, Access] = {
     "meetings:action_done": Access("discussion.chair", ("POST",), scope=("discussion",)),
     "meetings:request_chase": Access("discussion.chair", ("POST",), scope=("discussion",)),
     "meetings:minutes_send": Access("discussion.chair", ("POST",), scope=("discussion",)),
+    "meetings:refusal": Access(
+        "discussion.chair",
+        ("POST",),
+        scope=("discussion",),
+        note="a decision not to share something with an agency, with what and why",
+    ),
     "meetings:respond": Access("discussion.respond", ("POST",), scope=("discussion",)),
     "meetings:answer": Access("discussion.respond", ("POST",), scope=("discussion",)),
     "sharing:decision_list": Access("sharing.view", audited=True),

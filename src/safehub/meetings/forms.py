@@ -14,7 +14,7 @@ from safehub.meetings.models import (
     Response,
 )
 from safehub.meetings.services import DEFAULT_QUESTIONS, GENERIC_QUESTION
-from safehub.sharing.models import Consent
+from safehub.sharing.models import Consent, SharingKind
 
 WHEN_FORMATS = ["%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M"]
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -67,11 +67,25 @@ class CallForm(forms.Form):
     )
     police = _agencies(AgencyKind.POLICE_FORCE)
     police.label = "Police"
+    police_name = forms.CharField(
+        label="Police officer to invite (optional)",
+        max_length=200,
+        required=False,
+        help_text="Leave empty to invite the force's duty inbox.",
+    )
+    police_email = forms.EmailField(label="Their e-mail (optional)", required=False)
     police_question = forms.CharField(
         label="What to ask the police", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
     health = _agencies(AgencyKind.HEALTH)
     health.label = "Health"
+    health_name = forms.CharField(
+        label="Health practitioner to invite (optional)",
+        max_length=200,
+        required=False,
+        help_text="Leave empty to invite the trust's safeguarding inbox.",
+    )
+    health_email = forms.EmailField(label="Their e-mail (optional)", required=False)
     health_question = forms.CharField(
         label="What to ask health", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
@@ -134,6 +148,9 @@ class CallForm(forms.Form):
         data = super().clean() or {}
         if data.get("other_role") and not data.get("other_agency"):
             self.add_error("other_agency", "Choose the agency, or no part")
+        for who in ("police", "health"):
+            if data.get(f"{who}_name") and not data.get(f"{who}_email"):
+                self.add_error(f"{who}_email", "Give the e-mail of the person named")
         return data
 
 
@@ -287,6 +304,23 @@ class ActionForm(forms.Form):
 
     def clean_due_on(self) -> dt.date:
         return self.cleaned_data["due_on"]
+
+
+class RefusalForm(forms.Form):
+    """A decision not to share: golden rule 7 asks for it to be recorded as a disclosure is."""
+
+    recipient_agency = forms.ModelChoiceField(
+        label="Not shared with",
+        queryset=Agency.objects.filter(active=True).order_by("name"),
+        empty_label="Choose an agency",
+    )
+    kind = forms.ChoiceField(label="What would have been shared", choices=SharingKind.choices)
+    withheld = forms.CharField(
+        label="What was withheld",
+        max_length=500,
+        help_text="For example: the minutes, the adults' details, the victim's new address.",
+    )
+    reason = forms.CharField(label="Why it is not shared", widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class DoneForm(forms.Form):

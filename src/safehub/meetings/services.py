@@ -296,7 +296,7 @@ def _invite(
             fields=[*fields, "request.question"],
             purpose=PURPOSE,
             lawful_basis=LawfulBasis.PUBLIC_TASK_SAFEGUARDING,
-            consent=discussion_consent(discussion),
+            consent=discussion.consent,
             reason=(
                 f"{agency.name} is asked what it knows, so that it is in the room; only the "
                 "details it needs to find the people in its records are given."
@@ -307,10 +307,6 @@ def _invite(
         )
     _send_invitation(participant, request, by=by)
     return participant
-
-
-def discussion_consent(discussion: StrategyDiscussion) -> str:
-    return discussion.consent
 
 
 def _send_invitation(
@@ -1097,6 +1093,40 @@ def action_done(*, action: DiscussionAction, by: User, note: str) -> DiscussionA
             actor=by, action=Action.UPDATE, obj=locked, detail={"done": True, "note": note}
         )
     return locked
+
+
+def refusal_record(
+    *,
+    discussion: StrategyDiscussion,
+    by: User,
+    recipient_agency: Agency,
+    kind: str,
+    withheld: str,
+    reason: str,
+) -> Any:
+    """The chair's decision not to share something with an agency (golden rule 7: recorded
+    whether or not one shares), with what was withheld and why."""
+    discussion = discussion_for_chair(user=by, discussion_id=discussion.pk)
+    if not withheld.strip():
+        raise DomainError("withheld: say what is not shared")
+    with transaction.atomic():
+        locked = _locked(discussion)
+        return sharing_record(
+            by=by,
+            from_agency=locked.local_authority,
+            shared=False,
+            kind=kind,
+            recipient_agency=recipient_agency,
+            recipient=recipient_agency.name,
+            fields=[withheld.strip()],
+            purpose=PURPOSE,
+            lawful_basis=LawfulBasis.NONE,
+            consent=locked.consent,
+            reason=reason,
+            contact=locked.contact,
+            discussion=locked,
+            obj=locked,
+        )
 
 
 def minutes_send(*, discussion: StrategyDiscussion, by: User) -> StrategyDiscussion:

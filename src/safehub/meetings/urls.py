@@ -26,6 +26,7 @@ urlpatterns = [
         name="request_chase",
     ),
     path("<uuid:discussion_id>/send-minutes/", views.minutes_send_view, name="minutes_send"),
+    path("<uuid:discussion_id>/not-shared/", views.refusal_view, name="refusal"),
     path("<uuid:discussion_id>/respond/", views.respond_view, name="respond"),
     path("<uuid:discussion_id>/answer/", views.answer_view, name="answer"),
 ]

@@ -28,6 +28,7 @@ from safehub.meetings.forms import (
     DoneForm,
     InviteForm,
     OutcomeForm,
+    RefusalForm,
     RescheduleForm,
     RespondForm,
 )
@@ -102,8 +103,20 @@ def _invitations(form: CallForm, contact: Contact, user: User) -> list[services.
         services.Invitation(
             R.CHILDREN_SOCIAL_CARE, council, name=user.display_name, email=user.email
         ),
-        services.Invitation(R.POLICE, data["police"], question=data["police_question"]),
-        services.Invitation(R.HEALTH, data["health"], question=data["health_question"]),
+        services.Invitation(
+            R.POLICE,
+            data["police"],
+            name=data["police_name"],
+            email=data["police_email"],
+            question=data["police_question"],
+        ),
+        services.Invitation(
+            R.HEALTH,
+            data["health"],
+            name=data["health_name"],
+            email=data["health_email"],
+            question=data["health_question"],
+        ),
     ]
     if data.get("invite_school"):
         chosen = set(data["children"])
@@ -253,6 +266,7 @@ def _chair_page(
             ActionForm() if can_chair and discussion.status != DiscussionStatus.CANCELLED else None
         ),
         "invite_form": forms.get("invite") or (InviteForm() if can_chair and open_ else None),
+        "refusal_form": forms.get("refusal") or (RefusalForm() if can_chair else None),
         "form": next(iter(forms.values()), None),
     }
     with transaction.atomic():
@@ -573,6 +587,23 @@ def request_chase_view(request: HttpRequest, discussion_id: Any, request_id: int
     except DomainError as exc:
         return _refused(request, found, exc, "chase", None)
     messages.success(request, "Reminder sent")
+    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+
+
+@login_required
+@require_POST
+def refusal_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
+    found = _chair_act(request, discussion_id)
+    if isinstance(found, HttpResponse):
+        return found
+    form = RefusalForm(request.POST)
+    if not form.is_valid():
+        return _chair_page(request, found, status=422, forms={"refusal": form})
+    try:
+        services.refusal_record(discussion=found, by=_user(request), **form.cleaned_data)
+    except DomainError as exc:
+        return _refused(request, found, exc, "refusal", form)
+    messages.success(request, "The decision not to share is recorded")
     return redirect("meetings:discussion_detail", discussion_id=found.pk)
 
 

@@ -1055,3 +1055,64 @@ def test_every_write_is_audited(decided, discussion, alice, hana, percy):
         assert event.detail["kind"] == decision.kind
         assert event.detail["lawful_basis"] == decision.lawful_basis
     assert {e.user for e in events(d)} == {alice}
+
+
+# --- Decisions not to share, and named invitees -------------------------------------------------
+
+
+def test_the_chairs_decision_not_to_share_is_recorded_with_what_and_why(discussion, alice, percy):
+    from safehub.meetings.services import refusal_record
+
+    refusal = refusal_record(
+        discussion=discussion,
+        by=alice,
+        recipient_agency=agency("DAS-WIR"),
+        kind=SharingKind.MINUTES,
+        withheld="The minutes",
+        reason="The service is not working with this family.",
+    )
+    assert (refusal.shared, refusal.lawful_basis, refusal.fields) == (
+        Shared.NOT_SHARED,
+        LawfulBasis.NONE,
+        ["The minutes"],
+    )
+    assert refusal.discussion == discussion and refusal.made_by == alice
+    assert events(refusal, action=Action.DISCLOSE)
+    with pytest.raises(DomainError, match=r"^reason:"):
+        refusal_record(
+            discussion=discussion,
+            by=alice,
+            recipient_agency=agency("DAS-WIR"),
+            kind=SharingKind.MINUTES,
+            withheld="The minutes",
+            reason=" ",
+        )
+    with pytest.raises(PermissionDenied):
+        refusal_record(
+            discussion=discussion,
+            by=percy,
+            recipient_agency=agency("DAS-WIR"),
+            kind=SharingKind.MINUTES,
+            withheld="The minutes",
+            reason="Not theirs to decide.",
+        )
+    assert SharingDecision.objects.filter(shared=Shared.NOT_SHARED).count() == 1
+
+
+def test_an_invitation_to_a_named_officer_goes_to_them_not_the_duty_inbox(decided, alice, smtp):
+    named = [
+        Invitation(R.CHILDREN_SOCIAL_CARE, agency("LA344")),
+        Invitation(
+            R.POLICE, agency("MSP"), name="DS Rachel Hughes", email="r.hughes@police.example"
+        ),
+        Invitation(R.HEALTH, agency("RY7")),
+    ]
+    d = call(decided["C1"], alice, [decided["C1"]], invited=named)
+    police = participant(d, "MSP")
+    assert (police.invitee_name, police.invitee_email) == (
+        "DS Rachel Hughes",
+        "r.hughes@police.example",
+    )
+    outbox_deliver_due()
+    to = {addr for m in smtp.messages for addr in m["To"].split(",")}
+    assert "r.hughes@police.example" in to and "ppn.msp@police.example" not in to

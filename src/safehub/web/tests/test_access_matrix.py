@@ -123,6 +123,12 @@ FORMS: dict[str, dict[str, Any]] = {
         "due_on": "2026-11-26",
     },
     "meetings:action_done": {"note": "Visited."},
+    "meetings:refusal": lambda r: {
+        "recipient_agency": r.objects["agencies"]["DAS-WIR"].pk,
+        "kind": "minutes",
+        "withheld": "The minutes",
+        "reason": "The service does not work with the family.",
+    },
     "meetings:respond": {"response": "accepted"},
     "meetings:answer": {"share": "yes", "answer": "Known to us.", "consent": "not_required"},
 }
@@ -255,6 +261,7 @@ WRONG_STATE["meetings:discussion_call"] = WrongState(
 
 # Actions on a record that no state refuses, and why.
 NO_WRONG_STATE: dict[str, str] = {
+    "meetings:refusal": "a decision not to share is recorded whatever the discussion's state",
     "encompass:notice_acknowledge": (
         "acknowledging again is a no-op; a notice still waiting for a recipient is seen by no "
         "lead (404)"
