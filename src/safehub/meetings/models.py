@@ -148,6 +148,11 @@ class StrategyDiscussion(models.Model):
     missing_reason = models.TextField(blank=True)
     reconvene = models.BooleanField(null=True)
     minutes_sent_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the people's details were removed under the retention policy.",
+    )
 
     class Meta:
         ordering = ["-called_at"]

@@ -17,6 +17,13 @@ from safehub.core.postcodes import postcode_district, postcode_normalise
 from safehub.core.retention.rules import SHORT_OUTCOMES, Rule, years_before
 from safehub.encompass.models import EncompassNotice
 from safehub.intake.models import IdempotencyKey, Notification, NotificationVersion, PersonKey
+from safehub.meetings.models import (
+    DiscussionAction,
+    DiscussionChild,
+    InformationRequest,
+    Participant,
+    StrategyDiscussion,
+)
 from safehub.referrals.models import Contact, ContactStatus, ContactStatusChange, Decision, SignOff
 from safehub.risk.models import MaracReferral, MaracStatus
 
@@ -140,6 +147,48 @@ def _notifications_anonymise(ids: list[Any], now: dt.datetime) -> dict[str, int]
     return {"versions": versions, "person_keys_deleted": keys}
 
 
+def _discussions_due(rule: Rule, now: dt.datetime) -> QuerySet[StrategyDiscussion]:
+    kept = DiscussionChild.objects.filter(
+        discussion=OuterRef("pk"), contact__erased_at__isnull=True
+    )
+    return StrategyDiscussion.objects.filter(
+        erased_at__isnull=True, called_at__lte=rule.cutoff(now)
+    ).filter(~Exists(kept))
+
+
+def _discussions_anonymise(ids: list[Any], now: dt.datetime) -> dict[str, int]:
+    # Encrypted columns are written through the model (one value each), the rest in bulk.
+    children = list(DiscussionChild.objects.filter(discussion_id__in=ids))
+    for child in children:
+        child.risks = _removed(child.risks)
+    DiscussionChild.objects.bulk_update(children, ["risks"])
+    requests = list(InformationRequest.objects.filter(participant__discussion_id__in=ids))
+    for request in requests:
+        request.subjects = []
+        request.question = _removed(request.question)
+        request.answer = _removed(request.answer)
+    InformationRequest.objects.bulk_update(requests, ["subjects", "question", "answer"])
+    Participant.objects.filter(discussion_id__in=ids).update(
+        invitee_name=_removed_sql("invitee_name"),
+        delegate_name=_removed_sql("delegate_name"),
+        response_note=_removed_sql("response_note"),
+        attended_name=_removed_sql("attended_name"),
+    )
+    actions = DiscussionAction.objects.filter(discussion_id__in=ids).update(
+        description=_removed_sql("description"),
+        owner_name=_removed_sql("owner_name"),
+        done_note=_removed_sql("done_note"),
+    )
+    StrategyDiscussion.objects.filter(pk__in=ids).update(
+        reason=_removed_sql("reason"),
+        outcome_rationale=_removed_sql("outcome_rationale"),
+        missing_reason=_removed_sql("missing_reason"),
+        cancel_reason=_removed_sql("cancel_reason"),
+        erased_at=now,
+    )
+    return {"children": len(children), "requests": len(requests), "actions": actions}
+
+
 def _notices_due(rule: Rule, now: dt.datetime) -> QuerySet[EncompassNotice]:
     cutoff = rule.cutoff(now)
     return EncompassNotice.objects.filter(erased_at__isnull=True).filter(
@@ -227,6 +276,8 @@ JOBS: dict[str, Job] = {
     "contact_referral": Job(Contact, _contacts_referral, _contacts_anonymise),
     # After the contacts: a notification whose last contacts this run anonymises goes too.
     "notification": Job(Notification, _notifications_due, _notifications_anonymise),
+    # After the contacts too: a discussion whose last children this run anonymises goes too.
+    "strategy_discussion": Job(StrategyDiscussion, _discussions_due, _discussions_anonymise),
     "encompass_notice": Job(EncompassNotice, _notices_due, _notices_anonymise),
     "marac_referral": Job(MaracReferral, _marac_due, _marac_anonymise),
     "outbox_sent": Job(OutboxMessage, _outbox_sent_due, _outbox_anonymise),

@@ -88,6 +88,17 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         years=6,
     ),
     Rule(
+        "strategy_discussion",
+        record="Strategy discussion: the people asked about, the agencies' answers, the risks "
+        "found, the reasons and notes",
+        counted_from="once every child's contact it is about is anonymised",
+        action=Act.ANONYMISE,
+        does="people asked about → none, questions, answers, risks, reasons, notes, names of "
+        "those who attended and actions → Removed; agencies, attendance, decision, ICPC dates, "
+        "times and sharing decisions kept",
+        basis="follows its children's contacts",
+    ),
+    Rule(
         "encompass_notice",
         record="Operation Encompass notice content",
         counted_from="acknowledgement, or the due time if never acknowledged",

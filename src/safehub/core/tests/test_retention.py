@@ -253,6 +253,61 @@ def _notification(worker, at):
     return n
 
 
+def _discussion(worker, at):
+    """A discussion called at `at` about one child whose contact is anonymised already, with a
+    partner's request (the people asked about) and answer, the risks and an action."""
+    from safehub.accounts.models import Agency, AgencyKind
+    from safehub.meetings.models import (
+        DiscussionAction,
+        DiscussionChild,
+        InformationRequest,
+        Participant,
+        StrategyDiscussion,
+    )
+
+    council, _ = Agency.objects.get_or_create(
+        code="LA344",
+        defaults={"kind": AgencyKind.CHILDREN_SERVICES, "la_code": "344", "name": "Wirral"},
+    )
+    contact = closed_contact(worker, at, erased_at=at)
+    d = StrategyDiscussion.objects.create(
+        local_authority=council, contact=contact, called_by=worker, called_at=at, chair=worker,
+        reason="Amy said her dad hit her mum.", due_at=at + DAY, format="meeting",
+        mode="remote", starts_at=at + DAY, ends_at=at + DAY + dt.timedelta(hours=1),
+        location="Video", consent="not_required", outcome_rationale="Risk to Amy.",
+    )  # fmt: skip
+    DiscussionChild.objects.create(discussion=d, contact=contact, risks="Amy is frightened.")
+    p = Participant.objects.create(
+        discussion=d, role="police", agency=council, invitee_name="DS Lee",
+        invitee_email="lee@police.example", statutory=True, invited_at=at,
+        attended_name="DS Lee",
+    )  # fmt: skip
+    InformationRequest.objects.create(
+        participant=p, question="What do you know about Amy?", subjects=[{"given_names": "Amy"}],
+        deadline=at, sent_at=at, answer="Amy was seen at A&E.",
+    )  # fmt: skip
+    DiscussionAction.objects.create(
+        discussion=d, description="Visit Amy.", owner_name="Wendy", agency=council,
+        due_on=at.date(), created_by=worker, created_at=at,
+    )  # fmt: skip
+    return d
+
+
+def _discussion_erased(d) -> bool:
+    from safehub.meetings.models import InformationRequest
+
+    if not erased(d):
+        return False
+    request = InformationRequest.objects.get(participant__discussion=d)
+    child = d.children.get()
+    action = d.actions.get()
+    participant = d.participants.get()
+    assert (request.subjects, request.question, request.answer) == ([], "Removed", "Removed")
+    assert (child.risks, action.description, action.owner_name) == ("Removed",) * 3
+    assert (d.reason, d.outcome_rationale, participant.attended_name) == ("Removed",) * 3
+    return True
+
+
 def _idempotency_key(worker, at):
     return IdempotencyKey.objects.create(
         force_code="MSP", key=f"k{next(_refs)}", body_sha256="0" * 64,
@@ -269,6 +324,7 @@ BOUNDARIES: dict[str, tuple[Callable[[User, dt.datetime], Any], Callable[[Any], 
         erased,
     ),
     "marac_referral": (_marac_made, erased),
+    "strategy_discussion": (_discussion, _discussion_erased),
     "outbox_sent": (lambda w, at: message(status=OutboxStatus.SENT, sent_at=at), erased),
     "outbox_dead": (lambda w, at: message(status=OutboxStatus.DEAD, created_at=at), erased),
     "signin_failure": (
