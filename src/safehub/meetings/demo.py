@@ -80,6 +80,18 @@ def demo_discussions(
     return made
 
 
+def _office_hours(at: dt.datetime) -> dt.datetime:
+    """`at` moved to a quarter hour between 09:00 and 17:00 London time (a night time moves to
+    the next morning): when a hub would meet."""
+    local = at.astimezone(clock.LONDON)
+    if local.hour >= 17:
+        local = (local + dt.timedelta(days=1)).replace(hour=9, minute=30)
+    elif local.hour < 9:
+        local = local.replace(hour=9, minute=30)
+    local = local.replace(minute=local.minute // 15 * 15, second=0, microsecond=0)
+    return local.astimezone(dt.UTC)
+
+
 def _one(
     contact: Contact,
     *,
@@ -122,11 +134,14 @@ def _one(
     invitations += [services.Invitation(R.SCHOOL, school) for school in schools]
     called = decided + dt.timedelta(minutes=15)
     if still_open:
-        starts = now + dt.timedelta(hours=rng.randint(20, 60))
+        starts = _office_hours(now + dt.timedelta(hours=rng.randint(20, 60)))
     else:
         # Most within the working day after the decision; one in five a day or two late.
         late = rng.random() < 0.2
-        starts = decided + dt.timedelta(hours=rng.randint(26, 50) if late else rng.randint(2, 20))
+        starts = _office_hours(
+            decided + dt.timedelta(hours=rng.randint(26, 50) if late else rng.randint(2, 20))
+        )
+        starts = max(starts, decided + dt.timedelta(hours=1))
     with clock.frozen(called):
         discussion = services.discussion_call(
             contact=contact,
@@ -174,8 +189,8 @@ def _one(
                     by=lead,
                     answer="Attendance 88%; the child said there was shouting at home.",
                 )
-    if still_open:
-        return discussion
+    if still_open or starts > now - dt.timedelta(hours=2):
+        return discussion  # still to come (or only just over): no outcome yet
     held_at = starts
     with clock.frozen(held_at + dt.timedelta(minutes=50)):
         police_attends = rng.random() < 0.75

@@ -891,7 +891,11 @@ def missing_statutory(discussion: StrategyDiscussion) -> list[Participant]:
         if participant.role in required:
             by_role.setdefault(participant.role, []).append(participant)
     missing = []
-    for _role, participants in by_role.items():
+    for role, participants in by_role.items():
+        if role == R.CHILDREN_SOCIAL_CARE and any(
+            p.attendance == Attendance.NOT_RECORDED for p in participants
+        ):
+            continue  # the council convenes and chairs it: present unless recorded otherwise
         if not any(p.sent_information for p in participants):
             missing.extend(participants)
     return missing

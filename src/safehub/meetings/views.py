@@ -71,8 +71,11 @@ def discussion_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not user_can(user, "discussion.view"):
         return render(request, "403.html", status=403)
-    discussions = list(discussions_in_scope(fetched_by=user).order_by("-starts_at")[:200])
     chair_side = user.agency is not None and user.agency.kind == AgencyKind.CHILDREN_SERVICES
+    found = discussions_in_scope(fetched_by=user).order_by("-starts_at")
+    if chair_side:
+        found = found.prefetch_related("children__contact")
+    discussions = list(found[:200])
     with transaction.atomic():
         audit_record(
             actor=user,
