@@ -68,24 +68,24 @@ class CallForm(forms.Form):
     police = _agencies(AgencyKind.POLICE_FORCE)
     police.label = "Police"
     police_name = forms.CharField(
-        label="Police officer to invite (optional)",
+        label="Police officer to invite",
         max_length=200,
         required=False,
         help_text="Leave empty to invite the force's duty inbox.",
     )
-    police_email = forms.EmailField(label="Their e-mail (optional)", required=False)
+    police_email = forms.EmailField(label="Their e-mail", required=False)
     police_question = forms.CharField(
         label="What to ask the police", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
     health = _agencies(AgencyKind.HEALTH)
     health.label = "Health"
     health_name = forms.CharField(
-        label="Health practitioner to invite (optional)",
+        label="Health practitioner to invite",
         max_length=200,
         required=False,
         help_text="Leave empty to invite the trust's safeguarding inbox.",
     )
-    health_email = forms.EmailField(label="Their e-mail (optional)", required=False)
+    health_email = forms.EmailField(label="Their e-mail", required=False)
     health_question = forms.CharField(
         label="What to ask health", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
     )
@@ -99,13 +99,13 @@ class CallForm(forms.Form):
         required=False,
     )
     domestic_abuse = forms.ModelChoiceField(
-        label="Domestic abuse service (optional)",
+        label="Domestic abuse service",
         queryset=Agency.objects.filter(kind=AgencyKind.DOMESTIC_ABUSE_SERVICE, active=True),
         required=False,
         empty_label="None",
     )
     other_role = forms.ChoiceField(
-        label="Another agency's part (optional)",
+        label="Another agency's part",
         choices=[
             ("", "None"),
             *[
@@ -155,6 +155,9 @@ class CallForm(forms.Form):
 
 
 class InviteForm(forms.Form):
+    """Its ids start "invite_": the chair's page also holds the action form, whose agency field
+    would otherwise have the same id (and the action form's label would name this select)."""
+
     role = forms.ChoiceField(
         label="Its part",
         choices=[(v, label) for v, label in ParticipantRole.choices if v != "children_social_care"],
@@ -165,18 +168,22 @@ class InviteForm(forms.Form):
         empty_label="Choose an agency",
     )
     name = forms.CharField(
-        label="Person to invite (optional)",
+        label="Person to invite",
         max_length=200,
         required=False,
         help_text="Leave empty to invite the agency's duty inbox.",
     )
-    email = forms.EmailField(label="Their e-mail (optional)", required=False)
+    email = forms.EmailField(label="Their e-mail", required=False)
     question = forms.CharField(
         label="What to ask them",
         widget=forms.Textarea(attrs={"rows": 3}),
         initial=GENERIC_QUESTION,
         max_length=5000,
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "invite_%s")
+        super().__init__(*args, **kwargs)
 
 
 class RescheduleForm(forms.Form):
@@ -251,14 +258,14 @@ class OutcomeForm(forms.Form):
         label="Reasons for the decision", widget=forms.Textarea, max_length=20000
     )
     icpc_date = forms.DateField(
-        label="Initial child protection conference date (optional)",
+        label="Initial child protection conference date",
         required=False,
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Due within 15 working days of this discussion.",
     )
     icpc_arranged_by = forms.CharField(
-        label="Who arranges the conference (optional)", max_length=200, required=False
+        label="Who arranges the conference", max_length=200, required=False
     )
     missing_reason = forms.CharField(
         label="If a statutory agency neither attended nor sent information: why record the "
@@ -335,7 +342,7 @@ class RespondForm(forms.Form):
     )
     delegate_name = forms.CharField(label="Colleague attending instead", required=False)
     delegate_email = forms.EmailField(label="Their e-mail", required=False)
-    note = forms.CharField(label="Note for the chair (optional)", required=False, max_length=2000)
+    note = forms.CharField(label="Note for the chair", required=False, max_length=2000)
 
 
 class AnswerForm(forms.Form):

@@ -335,6 +335,8 @@ def _send_invitation(
         obj=participant,
         attachments=[ics_attachment(ics)],
     )
+    if participant.agency_id == discussion.local_authority_id:
+        return  # the council's own: nothing leaves it
     sharing_record(
         by=by,
         from_agency=discussion.local_authority,
@@ -623,6 +625,15 @@ def discussion_reschedule(
                 by=by,
                 update=True,
             )
+            if participant.response == Response.DELEGATED and participant.delegate_email:
+                _send_invitation(
+                    participant,
+                    None,
+                    by=by,
+                    update=True,
+                    to=participant.delegate_email,
+                    to_name=participant.delegate_name,
+                )
     return locked
 
 
@@ -649,15 +660,19 @@ def discussion_cancel(
         ).update(status=RequestStatus.WITHDRAWN)
         for participant in participants_of(locked):
             subject, body = cancellation_email(participant)
-            ics = discussion_ics(locked, attendee_email=participant.invitee_email, method="CANCEL")
-            outbox_enqueue(
-                recipients=[participant.invitee_email],
-                subject=subject,
-                body=body,
-                reason="strategy_discussion_cancellation",
-                obj=participant,
-                attachments=[ics_attachment(ics, method="CANCEL")],
-            )
+            invited = [participant.invitee_email]
+            if participant.response == Response.DELEGATED and participant.delegate_email:
+                invited.append(participant.delegate_email)  # the colleague's calendar too
+            for email in invited:
+                ics = discussion_ics(locked, attendee_email=email, method="CANCEL")
+                outbox_enqueue(
+                    recipients=[email],
+                    subject=subject,
+                    body=body,
+                    reason="strategy_discussion_cancellation",
+                    obj=participant,
+                    attachments=[ics_attachment(ics, method="CANCEL")],
+                )
         if not still_needed:
             for child in locked.children.select_related("contact"):
                 clocks_stop(

@@ -383,7 +383,8 @@ def test_health_is_asked_about_both_children_and_the_adults_without_their_addres
 def test_each_partner_gets_one_invitation_and_one_request_as_recorded_disclosures(discussion):
     decisions = SharingDecision.objects.filter(discussion=discussion)
     by = Counter((d.recipient_agency.code, d.kind) for d in decisions)
-    expected = Counter({(code, SharingKind.INVITATION): 1 for code in ["LA344", *PARTNERS]})
+    # The council's own invitation (to its chair) discloses nothing to a partner: no row.
+    expected = Counter({(code, SharingKind.INVITATION): 1 for code in PARTNERS})
     expected.update({(code, SharingKind.INFORMATION_REQUEST): 1 for code in PARTNERS})
     assert by == expected
     for decision in decisions:
@@ -1046,7 +1047,7 @@ def test_every_write_is_audited(decided, discussion, alice, hana, percy):
     decisions = list(SharingDecision.objects.all())
     kinds = Counter(s.kind for s in decisions)
     assert kinds == Counter(
-        {"invitation": 5, "information_request": 4, "answer": 1, "minutes": 4, "encompass": 1}
+        {"invitation": 4, "information_request": 4, "answer": 1, "minutes": 4, "encompass": 1}
     )
     for decision in decisions:
         if decision.kind == SharingKind.ENCOMPASS:
@@ -1116,3 +1117,31 @@ def test_an_invitation_to_a_named_officer_goes_to_them_not_the_duty_inbox(decide
     outbox_deliver_due()
     to = {addr for m in smtp.messages for addr in m["To"].split(",")}
     assert "r.hughes@police.example" in to and "ppn.msp@police.example" not in to
+
+
+def test_a_colleague_sent_instead_gets_the_change_and_the_cancellation(
+    discussion, hana, alice, smtp
+):
+    invitation_respond(
+        discussion=discussion,
+        by=hana,
+        response=Response.DELEGATED,
+        delegate_name="Nurse Kim",
+        delegate_email="kim@nhs.example",
+    )
+    with clock.frozen(T0 + dt.timedelta(minutes=5)):
+        discussion_reschedule(
+            discussion=discussion,
+            by=alice,
+            starts_at=STARTS + dt.timedelta(hours=1),
+            ends_at=STARTS + dt.timedelta(hours=2),
+            location="Room 3",
+            mode=DiscussionMode.IN_PERSON,
+            reason="The room changed.",
+        )
+        discussion_cancel(discussion=discussion, by=alice, reason="Merged.", still_needed=True)
+        outbox_deliver_due()
+    to_kim = [m for m in smtp.messages if "kim@nhs.example" in m["To"]]
+    methods = sorted(str(calendar_parts(m)[0]["METHOD"]) for m in to_kim)
+    # The delegation's invitation, the update, the cancellation.
+    assert methods == ["CANCEL", "REQUEST", "REQUEST"]
