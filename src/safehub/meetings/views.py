@@ -3,6 +3,7 @@ practitioner sees only their agency's invitation and request (`partner_view`). E
 audited; every act goes through `safehub.meetings.services`."""
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -221,6 +222,13 @@ def _form_error(form: Any, exc: DomainError) -> None:
         form.add_error(None, message if sep else exc.message)
 
 
+def _child_choices(discussion: StrategyDiscussion) -> list[tuple[str, str]]:
+    return [
+        (str(c.contact_id), f"{c.contact.given_names} {c.contact.family_name}")
+        for c in discussion.children.select_related("contact").order_by("contact__given_names")
+    ]
+
+
 def _chair_page(
     request: HttpRequest,
     discussion: StrategyDiscussion,
@@ -349,6 +357,32 @@ def _refused(
     return _chair_page(request, discussion, status=422, forms={key: form})
 
 
+def _chair_post(
+    request: HttpRequest,
+    discussion_id: Any,
+    *,
+    key: str,
+    form: Callable[[StrategyDiscussion], Any] | None,
+    act: Callable[[StrategyDiscussion, dict[str, Any]], Any],
+    done: str | Callable[[Any], str],
+) -> HttpResponse:
+    """One act of the chair's from a form on the discussion page: the form checked (422 with
+    the page again), the service's refusal shown on the page (409, or 422 on the field it
+    names), else back to the discussion with `done` said (or made from what `act` returned)."""
+    found = _chair_act(request, discussion_id)
+    if isinstance(found, HttpResponse):
+        return found
+    bound = form(found) if form is not None else None
+    if bound is not None and not bound.is_valid():
+        return _chair_page(request, found, status=422, forms={key: bound})
+    try:
+        result = act(found, bound.cleaned_data if bound is not None else {})
+    except DomainError as exc:
+        return _refused(request, found, exc, key, bound)
+    messages.success(request, done(result) if callable(done) else done)
+    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+
+
 @login_required
 def minutes_download(request: HttpRequest, discussion_id: Any) -> HttpResponse:
     found = _chair_act(request, discussion_id)
@@ -366,29 +400,21 @@ def minutes_download(request: HttpRequest, discussion_id: Any) -> HttpResponse:
 @login_required
 @require_POST
 def participant_add_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
-    found = _chair_act(request, discussion_id)
-    if isinstance(found, HttpResponse):
-        return found
-    form = InviteForm(request.POST)
-    if not form.is_valid():
-        return _chair_page(request, found, status=422, forms={"invite": form})
-    data = form.cleaned_data
-    try:
-        participant = services.participant_add(
-            discussion=found,
-            by=_user(request),
-            invitation=services.Invitation(
-                data["role"],
-                data["agency"],
-                name=data["name"],
-                email=data["email"],
-                question=data["question"],
-            ),
-        )
-    except DomainError as exc:
-        return _refused(request, found, exc, "invite", form)
-    messages.success(request, f"{participant.agency.name} invited and asked for information")
-    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+    def invite(found: StrategyDiscussion, data: dict[str, Any]) -> object:
+        invitation = services.Invitation(
+            data["role"], data["agency"], name=data["name"], email=data["email"],
+            question=data["question"],
+        )  # fmt: skip
+        return services.participant_add(discussion=found, by=_user(request), invitation=invitation)
+
+    return _chair_post(
+        request,
+        discussion_id,
+        key="invite",
+        form=lambda found: InviteForm(request.POST),
+        act=invite,
+        done=lambda participant: f"{participant.agency.name} invited and asked for information",
+    )
 
 
 @login_required
@@ -480,148 +506,130 @@ def cancel_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
 @login_required
 @require_POST
 def attendance_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
-    found = _chair_act(request, discussion_id)
-    if isinstance(found, HttpResponse):
-        return found
-    participants = participants_of(found)
-    form = AttendanceForm(request.POST, participants=participants)
-    if not form.is_valid():
-        return _chair_page(request, found, status=422, forms={"attendance": form})
-    entries = [
-        services.AttendanceEntry(
-            participant_id=p.pk,
-            attendance=form.cleaned_data.get(f"attendance_{p.pk}", ""),
-            name=form.cleaned_data.get(f"name_{p.pk}", ""),
-            role=form.cleaned_data.get(f"role_{p.pk}", ""),
-        )
-        for p in participants
-    ]
-    try:
-        services.attendance_record(discussion=found, by=_user(request), entries=entries)
-    except DomainError as exc:
-        return _refused(request, found, exc, "attendance", form)
-    messages.success(request, "Attendance recorded")
-    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+    def record(found: StrategyDiscussion, data: dict[str, Any]) -> object:
+        entries = [
+            services.AttendanceEntry(
+                participant_id=p.pk,
+                attendance=data.get(f"attendance_{p.pk}", ""),
+                name=data.get(f"name_{p.pk}", ""),
+                role=data.get(f"role_{p.pk}", ""),
+            )
+            for p in participants_of(found)
+        ]
+        return services.attendance_record(discussion=found, by=_user(request), entries=entries)
+
+    return _chair_post(
+        request,
+        discussion_id,
+        key="attendance",
+        form=lambda found: AttendanceForm(request.POST, participants=participants_of(found)),
+        act=record,
+        done="Attendance recorded",
+    )
 
 
 @login_required
 @require_POST
 def outcome_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
-    found = _chair_act(request, discussion_id)
-    if isinstance(found, HttpResponse):
-        return found
-    children = [
-        (str(c.contact_id), f"{c.contact.given_names} {c.contact.family_name}")
-        for c in found.children.select_related("contact")
-    ]
-    form = OutcomeForm(request.POST, children=children)
-    if not form.is_valid():
-        return _chair_page(request, found, status=422, forms={"outcome": form})
-    data = form.cleaned_data
-    try:
-        services.outcome_record(
+    def record(found: StrategyDiscussion, data: dict[str, Any]) -> object:
+        return services.outcome_record(
             discussion=found,
             by=_user(request),
             held_at=data["held_at"],
             enquiry=data["enquiry"],
             immediate_protection=data["immediate_protection"] == "yes",
             rationale=data["rationale"],
-            risks={contact_id: data[f"risks_{contact_id}"] for contact_id, _ in children},
+            risks={
+                key[len("risks_") :]: text for key, text in data.items() if key.startswith("risks_")
+            },
             icpc_date=data.get("icpc_date"),
             icpc_arranged_by=data.get("icpc_arranged_by", ""),
             missing_reason=data.get("missing_reason", ""),
             reconvene={"yes": True, "no": False}.get(data.get("reconvene", "")),
         )
-    except DomainError as exc:
-        return _refused(request, found, exc, "outcome", form)
-    messages.success(request, "Outcome recorded")
-    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+
+    return _chair_post(
+        request,
+        discussion_id,
+        key="outcome",
+        form=lambda found: OutcomeForm(request.POST, children=_child_choices(found)),
+        act=record,
+        done="Outcome recorded",
+    )
 
 
 @login_required
 @require_POST
 def action_add_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
-    found = _chair_act(request, discussion_id)
-    if isinstance(found, HttpResponse):
-        return found
-    form = ActionForm(request.POST)
-    if not form.is_valid():
-        return _chair_page(request, found, status=422, forms={"action": form})
-    try:
-        services.action_add(discussion=found, by=_user(request), **form.cleaned_data)
-    except DomainError as exc:
-        return _refused(request, found, exc, "action", form)
-    messages.success(request, "Action added")
-    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+    return _chair_post(
+        request,
+        discussion_id,
+        key="action",
+        form=lambda found: ActionForm(request.POST),
+        act=lambda found, data: services.action_add(discussion=found, by=_user(request), **data),
+        done="Action added",
+    )
 
 
 @login_required
 @require_POST
 def action_done_view(request: HttpRequest, discussion_id: Any, action_id: int) -> HttpResponse:
-    found = _chair_act(request, discussion_id)
-    if isinstance(found, HttpResponse):
-        return found
-    action = DiscussionAction.objects.filter(pk=action_id, discussion=found).first()
-    if action is None:
-        raise Http404("No such action")
-    form = DoneForm(request.POST)
-    form.is_valid()
-    try:
-        services.action_done(
-            action=action, by=_user(request), note=form.cleaned_data.get("note", "")
-        )
-    except DomainError as exc:
-        return _refused(request, found, exc, "done", form)
-    messages.success(request, "Action recorded as done")
-    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+    def mark(found: StrategyDiscussion, data: dict[str, Any]) -> object:
+        action = DiscussionAction.objects.filter(pk=action_id, discussion=found).first()
+        if action is None:
+            raise Http404("No such action")
+        return services.action_done(action=action, by=_user(request), note=data.get("note", ""))
+
+    return _chair_post(
+        request,
+        discussion_id,
+        key="done",
+        form=lambda found: DoneForm(request.POST),
+        act=mark,
+        done="Action recorded as done",
+    )
 
 
 @login_required
 @require_POST
 def request_chase_view(request: HttpRequest, discussion_id: Any, request_id: int) -> HttpResponse:
-    found = _chair_act(request, discussion_id)
-    if isinstance(found, HttpResponse):
-        return found
-    info = InformationRequest.objects.filter(pk=request_id, participant__discussion=found).first()
-    if info is None:
-        raise Http404("No such request")
-    try:
-        services.request_chase(request=info, by=_user(request))
-    except DomainError as exc:
-        return _refused(request, found, exc, "chase", None)
-    messages.success(request, "Reminder sent")
-    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+    def chase(found: StrategyDiscussion, data: dict[str, Any]) -> object:
+        info = InformationRequest.objects.filter(pk=request_id, participant__discussion=found)
+        if not info.exists():
+            raise Http404("No such request")
+        return services.request_chase(request=info.get(), by=_user(request))
+
+    return _chair_post(
+        request, discussion_id, key="chase", form=None, act=chase, done="Reminder sent"
+    )
 
 
 @login_required
 @require_POST
 def refusal_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
-    found = _chair_act(request, discussion_id)
-    if isinstance(found, HttpResponse):
-        return found
-    form = RefusalForm(request.POST)
-    if not form.is_valid():
-        return _chair_page(request, found, status=422, forms={"refusal": form})
-    try:
-        services.refusal_record(discussion=found, by=_user(request), **form.cleaned_data)
-    except DomainError as exc:
-        return _refused(request, found, exc, "refusal", form)
-    messages.success(request, "The decision not to share is recorded")
-    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+    return _chair_post(
+        request,
+        discussion_id,
+        key="refusal",
+        form=lambda found: RefusalForm(request.POST),
+        act=lambda found, data: services.refusal_record(
+            discussion=found, by=_user(request), **data
+        ),
+        done="The decision not to share is recorded",
+    )
 
 
 @login_required
 @require_POST
 def minutes_send_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
-    found = _chair_act(request, discussion_id)
-    if isinstance(found, HttpResponse):
-        return found
-    try:
-        services.minutes_send(discussion=found, by=_user(request))
-    except DomainError as exc:
-        return _refused(request, found, exc, "minutes", None)
-    messages.success(request, "Minutes sent to every invited agency")
-    return redirect("meetings:discussion_detail", discussion_id=found.pk)
+    return _chair_post(
+        request,
+        discussion_id,
+        key="minutes",
+        form=None,
+        act=lambda found, data: services.minutes_send(discussion=found, by=_user(request)),
+        done="Minutes sent to every invited agency",
+    )
 
 
 def _partner_act(request: HttpRequest, discussion_id: Any) -> StrategyDiscussion | HttpResponse:
