@@ -417,89 +417,93 @@ def participant_add_view(request: HttpRequest, discussion_id: Any) -> HttpRespon
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def reschedule_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
+def _change_page(
+    request: HttpRequest,
+    discussion_id: Any,
+    *,
+    what: str,
+    form: Callable[[StrategyDiscussion], Any],
+    act: Callable[[StrategyDiscussion, dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    """A page of its own for a change every invitee is told of (a new time, a cancellation):
+    the form (audited as a view), then the act; a refusal is shown on the page."""
     found = _chair_act(request, discussion_id)
     if isinstance(found, HttpResponse):
         return found
-    initial = {
-        "starts_at": found.starts_at.astimezone(clock.LONDON).replace(tzinfo=None),
-        "duration_minutes": int((found.ends_at - found.starts_at).total_seconds() // 60),
-        "mode": found.mode,
-        "location": found.location,
-    }
-    form = RescheduleForm(request.POST or None, initial=initial)
+    bound = form(found)
     status, problem = 200, ""
     if request.method == "POST":
         status = 422
-        if form.is_valid():
-            data = form.cleaned_data
+        if bound.is_valid():
             try:
-                services.discussion_reschedule(
-                    discussion=found,
-                    by=_user(request),
-                    starts_at=data["starts_at"],
-                    ends_at=data["starts_at"] + dt.timedelta(minutes=data["duration_minutes"]),
-                    location=data["location"],
-                    mode=data["mode"],
-                    reason=data["reason"],
-                )
+                act(found, bound.cleaned_data)
             except Conflict as exc:
                 problem, status = exc.message, 409
             except DomainError as exc:
-                _form_error(form, exc)
+                _form_error(bound, exc)
             else:
-                messages.success(request, "The discussion is changed: every invitee has the update")
+                messages.success(request, done)
                 return redirect("meetings:discussion_detail", discussion_id=found.pk)
     else:
         with transaction.atomic():
-            audit_record(
-                actor=request.user, action=Action.VIEW, obj=found, detail={"page": "reschedule"}
-            )
+            audit_record(actor=request.user, action=Action.VIEW, obj=found, detail={"page": what})
     return render(
         request,
         "meetings/discussion_change.html",
-        {"discussion": found, "form": form, "problem": problem, "what": "reschedule"},
+        {"discussion": found, "form": bound, "problem": problem, "what": what},
         status=status,
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def cancel_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
-    found = _chair_act(request, discussion_id)
-    if isinstance(found, HttpResponse):
-        return found
-    form = CancelForm(request.POST or None)
-    status, problem = 200, ""
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                services.discussion_cancel(
-                    discussion=found,
-                    by=_user(request),
-                    reason=form.cleaned_data["reason"],
-                    still_needed=form.cleaned_data["still_needed"] == "yes",
-                )
-            except Conflict as exc:
-                problem, status = exc.message, 409
-            except DomainError as exc:
-                _form_error(form, exc)
-            else:
-                messages.success(request, "The discussion is cancelled: every invitee is told")
-                return redirect("meetings:discussion_detail", discussion_id=found.pk)
-    else:
-        with transaction.atomic():
-            audit_record(
-                actor=request.user, action=Action.VIEW, obj=found, detail={"page": "cancel"}
-            )
-    return render(
+def reschedule_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
+    def form(found: StrategyDiscussion) -> RescheduleForm:
+        initial = {
+            "starts_at": found.starts_at.astimezone(clock.LONDON).replace(tzinfo=None),
+            "duration_minutes": int((found.ends_at - found.starts_at).total_seconds() // 60),
+            "mode": found.mode,
+            "location": found.location,
+        }
+        return RescheduleForm(request.POST or None, initial=initial)
+
+    def reschedule(found: StrategyDiscussion, data: dict[str, Any]) -> object:
+        return services.discussion_reschedule(
+            discussion=found,
+            by=_user(request),
+            starts_at=data["starts_at"],
+            ends_at=data["starts_at"] + dt.timedelta(minutes=data["duration_minutes"]),
+            location=data["location"],
+            mode=data["mode"],
+            reason=data["reason"],
+        )
+
+    return _change_page(
         request,
-        "meetings/discussion_change.html",
-        {"discussion": found, "form": form, "problem": problem, "what": "cancel"},
-        status=status,
+        discussion_id,
+        what="reschedule",
+        form=form,
+        act=reschedule,
+        done="The discussion is changed: every invitee has the update",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel_view(request: HttpRequest, discussion_id: Any) -> HttpResponse:
+    return _change_page(
+        request,
+        discussion_id,
+        what="cancel",
+        form=lambda found: CancelForm(request.POST or None),
+        act=lambda found, data: services.discussion_cancel(
+            discussion=found,
+            by=_user(request),
+            reason=data["reason"],
+            still_needed=data["still_needed"] == "yes",
+        ),
+        done="The discussion is cancelled: every invitee is told",
     )
 
 
