@@ -16,7 +16,7 @@ from safehub.audit.services import audit_record
 from safehub.core import clock
 from safehub.core.api_auth import staff_session
 from safehub.core.errors import DomainError, PermissionDenied
-from safehub.meetings.figures import discussion_figures
+from safehub.meetings.figures import DiscussionFigures, discussion_figures
 from safehub.meetings.models import StrategyDiscussion
 from safehub.meetings.selectors import (
     discussion_get,
@@ -210,63 +210,10 @@ class PeriodIn(Schema):
     end: dt.date | None = Field(None, description="The day after the last; default tomorrow.")
 
 
-class AttendanceOut(Schema):
-    agency: str
-    name: str
-    role: str
-    invited: int
-    attended: int
-    apologies_with_information: int
-    apologies_without_information: int
-    did_not_attend: int
-    not_recorded: int
-    sent_information: int
-    attendance_rate: float | None
-    information_rate: float | None
-
-
-class RequestsOut(Schema):
-    agency: str
-    name: str
-    role: str
-    sent: int
-    answered: int
-    answered_on_time: int
-    not_shared: int
-    open: int
-    open_overdue: int
-    withdrawn: int
-    on_time_rate: float | None
-
-
-class FiguresOut(Schema):
-    council: str
-    start: str
-    end: str
-    called: int
-    held: int
-    cancelled: int
-    open: int
-    held_within_due: int
-    held_late: int
-    open_overdue: int
-    held_within_due_rate: float | None
-    held_without_statutory_agency: int
-    reconvene_agreed: int
-    section_47: int
-    decision_to_discussion_count: int
-    decision_to_discussion_median_hours: float | None
-    decision_to_discussion_p90_hours: float | None
-    attendance_by_agency: list[AttendanceOut]
-    police_attendance: AttendanceOut | None
-    partners_attendance: AttendanceOut | None
-    requests_by_agency: list[RequestsOut]
-
-
 @router.get(
     "/reports/strategy-discussions",
     auth=staff_session,
-    response={200: FiguresOut, 400: ErrorOut, **ERRORS},
+    response={200: DiscussionFigures, 400: ErrorOut, **ERRORS},
     summary="The council's strategy discussion figures for a period",
     description=(
         "Counts only, no child: discussions called in [start, end) by London date; held within "
@@ -274,7 +221,7 @@ class FiguresOut(Schema):
         "agency, the police separately; information requests answered on time by agency."
     ),
 )
-def discussion_figures_api(request: HttpRequest, period: Query[PeriodIn]) -> dict[str, Any]:
+def discussion_figures_api(request: HttpRequest, period: Query[PeriodIn]) -> DiscussionFigures:
     user: User = request.auth  # type: ignore[attr-defined]
     require(user, "report.view")
     council = user.agency
@@ -296,4 +243,4 @@ def discussion_figures_api(request: HttpRequest, period: Query[PeriodIn]) -> dic
             object_id=f"{council.code}:{start}..{end}",
             detail={"aggregate": True},
         )
-    return figures.as_dict()
+    return figures

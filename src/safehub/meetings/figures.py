@@ -10,13 +10,11 @@ counts. The period takes the discussions *called* in it, [start, end) in London 
 import datetime as dt
 import math
 import statistics
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from safehub.accounts.models import Agency
 from safehub.core import clock
 from safehub.meetings.models import (
-    Attendance,
     DiscussionStatus,
     InformationRequest,
     Participant,
@@ -91,9 +89,6 @@ class DiscussionFigures:
     police_attendance: AgencyAttendance | None = None
     partners_attendance: AgencyAttendance | None = None
     requests_by_agency: list[AgencyRequests] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -201,6 +196,3 @@ def discussion_figures(
         r.on_time_rate = _rate(r.answered_on_time, r.sent - r.withdrawn)
     figures.requests_by_agency = list(requests.values())
     return figures
-
-
-ATTENDANCE_LABELS = dict(Attendance.choices)
