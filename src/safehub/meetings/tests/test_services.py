@@ -562,6 +562,30 @@ def test_invitations_survive_a_mail_server_outage_and_arrive_exactly_once(discus
     assert received == Counter({email: 1 for email in EMAILS.values()})
 
 
+def test_a_partners_mailbox_down_for_an_hour_loses_nothing(discussion, smtp):
+    """The worker sweeps the outbox every minute. With the mail server down for an hour every
+    attempt fails and is retried later (none is given up: the delays grow to at most an hour,
+    twelve attempts); back up, each invitation arrives once, with the discussion's own .ics."""
+    smtp.stop()
+    minute = dt.timedelta(minutes=1)
+    for n in range(60):
+        with clock.frozen(T0 + n * minute):
+            assert outbox_deliver_due() == 0
+    pending = OutboxMessage.objects.filter(reason="strategy_discussion_invitation")
+    assert {m.status for m in pending} == {OutboxStatus.PENDING}
+    assert all(1 < m.attempts < 12 and m.last_error for m in pending)
+    assert smtp.messages == []
+    smtp.start()
+    for n in range(60, 180):  # the longest delay reached is about half an hour
+        with clock.frozen(T0 + n * minute):
+            outbox_deliver_due()
+    assert {m.status for m in pending.all()} == {OutboxStatus.SENT}
+    received = Counter(m["To"] for m in invitation_messages(smtp))
+    assert received == Counter({email: 1 for email in EMAILS.values()})
+    for message in invitation_messages(smtp):
+        assert str(vevent(calendar_parts(message)[0])["UID"]) == f"{discussion.pk}@safehub"
+
+
 # --- Partners reply -------------------------------------------------------------------------------
 
 
