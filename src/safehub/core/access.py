@@ -47,7 +47,10 @@ DESCRIPTIONS: dict[str, str] = {
     "contact.decide": "take the next contact and record the front-door decision on it",
     "contact.sign_off": "sign off or return another worker's decision",
     "contact.reassign": "give a contact to another worker of the council",
-    "contact.view_access": "see who has read a contact and its notification",
+    "contact.view_access": (
+        "see who has read a contact, its notification and the strategy discussions about the "
+        "child (on the contact page, and for an auditor on a page of its own)"
+    ),
     "contact.break_glass": (
         "open another council's contact by its exact reference, with a purpose and a reason, to "
         "read it for a few hours (break-glass); their managers and that council are told"
@@ -97,6 +100,11 @@ SCOPES: dict[str, tuple[str, str]] = {
         "marac.view",
         "hub staff: those of notifications with a child in their council; a police hub officer: "
         "those of their force's notifications",
+    ),
+    "contact_access": (
+        "contact.view_access",
+        "a hub manager or an auditor: their own council's contacts, for who has opened them "
+        "(an auditor sees who the child is and the log, not the record)",
     ),
     "discussion": (
         "discussion.view",
@@ -169,6 +177,20 @@ PAGES: dict[str, Access] = {
             "another council's contact is 404 unless the person holds a live break-glass grant "
             "for it: then it is shown to read, with no action, and each view is audited with the "
             "grant's purpose"
+        ),
+    ),
+    "referrals:access_lookup": Access(
+        "contact.view_access",
+        audited=True,
+        note="a child of the asker's council by an exact reference (no search by name)",
+    ),
+    "referrals:contact_access": Access(
+        "contact.view_access",
+        scope=("contact_access",),
+        audited=True,
+        note=(
+            "who has opened the contact, its notification and the strategy discussions about the "
+            "child; each look is itself audited"
         ),
     ),
     "referrals:contact_route": Access("contact.route", ("POST",), scope=("contact",)),
@@ -476,8 +498,8 @@ def access_doc() -> str:
             "The **integration client** (a police force's records system, with a bearer token) "
             "holds no permission: it sends, amends and reads back its own force's notifications, "
             "as the API table says. Analysts read their council's figures (counts, no child); "
-            "auditors the sharing decisions; administrators hold no permission, and none of "
-            "them sees a child's record. The Django admin is reached with `is_staff`, whatever the "
+            "auditors the sharing decisions and who has seen a child's record (not the record "
+            "itself); administrators hold no permission, and none of them sees a child's record. The Django admin is reached with `is_staff`, whatever the "
             "roles; within it the admin's model permissions apply, and publishing a triage "
             "policy also needs the administrator role (or a superuser)."
         ),

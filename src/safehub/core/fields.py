@@ -214,6 +214,12 @@ def encrypted_columns() -> Iterator[tuple[type[models.Model], EncryptedField]]:
                 yield model, field
 
 
+def encrypted_field_names(model: type[models.Model]) -> tuple[str, ...]:
+    """The names of a model's encrypted fields: what the admin never shows (its staff do not
+    need a victim's address or a notice's content to run the service)."""
+    return tuple(f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedField))
+
+
 # Data migrations: encrypt a column's existing plaintext (and back).
 
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from safehub.core.fields import encrypted_field_names
 from safehub.encompass.models import EncompassNotice, NoticeStatusChange
 
 
@@ -19,6 +20,8 @@ class EncompassNoticeAdmin(admin.ModelAdmin):
 
     list_display = ("__str__", "recipient", "status", "due_at", "acknowledged_at")
     list_filter = ("status", "reason_for_recipient")
+    # Never the content (the child, the incident): the lead reads it in safehub, audited.
+    exclude = encrypted_field_names(EncompassNotice)
     # The content is encrypted: search by the notification's reference (the same police
     # reference), which is not.
     search_fields = ("contact__notification__incident_reference",)

@@ -213,3 +213,13 @@ class BreakGlassForm(forms.Form):
         force = self.fields["force_code"]
         assert isinstance(force, forms.ChoiceField)
         force.choices = _police_forces()
+
+
+class AccessLookupForm(forms.Form):
+    """A child of one's own council, by an exact reference: there is no search by name."""
+
+    reference = forms.CharField(
+        label="Contact reference or police incident reference",
+        max_length=100,
+        help_text="For example 0b9c6f2e-4d1a-4c53-9a57-2f1f0d3c8e41, or MSP-26-000123.",
+    )

@@ -3,6 +3,7 @@ same scope, so a list can never show what a contact page would refuse."""
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
 
@@ -184,3 +185,43 @@ def contact_counts_by_status(*, fetched_by: User) -> dict[str, int]:
     for row in rows:
         counts[row["status"]] = row["n"]
     return counts
+
+
+def contacts_for_access_review(*, fetched_by: User) -> QuerySet[Contact]:
+    """The contacts whose "who has seen this record" the asker may read: a hub manager's or an
+    auditor's own council's. An auditor sees the log and who the child is, not the record."""
+    agency = fetched_by.agency
+    if (
+        agency is None
+        or agency.kind != AgencyKind.CHILDREN_SERVICES
+        or not user_can(fetched_by, "contact.view_access")
+    ):
+        return Contact.objects.none()
+    return Contact.objects.select_related("local_authority", "notification").filter(
+        local_authority=agency
+    )
+
+
+def contact_access_events(*, contact: Contact, limit: int) -> list[dict[str, Any]]:
+    """Every opening of the child's record, newest first: the contact, its police notification,
+    and the strategy discussions about the child."""
+    from safehub.audit.models import Action, AuditEvent
+    from safehub.meetings.models import DiscussionChild
+
+    opened = Q(object_type="referrals.contact", object_id=str(contact.pk))
+    if contact.notification_id is not None:
+        opened |= Q(object_type="intake.notification", object_id=str(contact.notification_id))
+    discussions = [
+        str(pk)
+        for pk in DiscussionChild.objects.filter(contact=contact).values_list(
+            "discussion_id", flat=True
+        )
+    ]
+    if discussions:
+        opened |= Q(object_type="meetings.strategydiscussion", object_id__in=discussions)
+    rows = (
+        AuditEvent.objects.filter(opened, action=Action.VIEW)
+        .order_by("-at", "-id")
+        .values("at", "actor", "agency__name", "role", "purpose", "object_type")[:limit]
+    )
+    return [dict(row) for row in rows]

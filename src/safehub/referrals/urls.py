@@ -14,7 +14,9 @@ urlpatterns = [
         views.break_glass_openings_view,
         name="break_glass_openings",
     ),
+    path("contacts/access/", views.access_lookup, name="access_lookup"),
     path("contacts/<uuid:contact_id>/", views.contact_detail, name="contact_detail"),
+    path("contacts/<uuid:contact_id>/access/", views.contact_access, name="contact_access"),
     path("contacts/<uuid:contact_id>/route/", views.contact_route_view, name="contact_route"),
     path("contacts/<uuid:contact_id>/decide/", views.contact_decide_view, name="contact_decide"),
     path(

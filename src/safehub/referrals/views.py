@@ -1,4 +1,5 @@
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from safehub.accounts.permissions import user_can
-from safehub.audit.models import Action, AuditEvent
+from safehub.audit.models import Action
 from safehub.audit.services import audit_record
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -31,6 +32,7 @@ from safehub.referrals.decisions import (
     decision_sign_off,
 )
 from safehub.referrals.forms import (
+    AccessLookupForm,
     BreakGlassForm,
     DecisionForm,
     ManualContactForm,
@@ -43,10 +45,12 @@ from safehub.referrals.models import AccessGrant, Contact, ContactStatus, Decisi
 from safehub.referrals.selectors import (
     access_grants_live,
     break_glass_openings,
+    contact_access_events,
     contact_counts_by_status,
     contact_get,
     contact_get_readable,
     contact_queue,
+    contacts_for_access_review,
     council_workers,
     decisions_awaiting_sign_off,
 )
@@ -54,6 +58,7 @@ from safehub.referrals.services import contact_create_manual, contact_route
 
 PAGE_SIZE = 50
 ACCESS_SHOWN = 100
+ACCESS_REVIEW_SHOWN = 1000
 
 
 def _contact_or_404(request: HttpRequest, contact_id: object) -> Contact:
@@ -217,14 +222,7 @@ def _contact_page(
         )
     access: list[Any] = []
     if grant is None and user_can(user, "contact.view_access"):
-        opened = Q(object_type="referrals.contact", object_id=str(contact.pk))
-        if contact.notification_id is not None:
-            opened |= Q(object_type="intake.notification", object_id=str(contact.notification_id))
-        access = list(
-            AuditEvent.objects.filter(opened, action=Action.VIEW)
-            .order_by("-at", "-id")
-            .values("at", "actor", "agency__name", "role", "purpose", "object_type")[:ACCESS_SHOWN]
-        )
+        access = contact_access_events(contact=contact, limit=ACCESS_SHOWN)
     discussions: list[Any] = []
     sharing: list[Any] = []
     can_call = False
@@ -618,4 +616,66 @@ def break_glass_openings_view(request: HttpRequest) -> HttpResponse:
         request,
         "referrals/break_glass_openings.html",
         {"grants": grants, "now": now},
+    )
+
+
+@login_required
+def access_lookup(request: HttpRequest) -> HttpResponse:
+    """Find a child of one's own council by the contact's or the incident's exact reference (no
+    search by name), to see who has opened the record."""
+    user = request.user
+    if not user_can(user, "contact.view_access"):
+        return render(request, "403.html", status=403)
+    form = AccessLookupForm(request.GET or None)
+    found: list[Contact] = []
+    searched = form.is_bound and form.is_valid()
+    if searched:
+        reference = form.cleaned_data["reference"].strip()
+        scope = contacts_for_access_review(fetched_by=user)  # type: ignore[arg-type]
+        try:
+            found = list(scope.filter(pk=uuid.UUID(reference)))
+        except ValueError:
+            found = list(
+                scope.filter(notification__incident_reference=reference).order_by("child_ref")
+            )
+    with transaction.atomic():
+        audit_record(
+            actor=user,
+            action=Action.SEARCH,
+            object_type="referrals.access_lookup",
+            object_id="",
+            detail={"searched": searched, "found": [str(c.pk) for c in found]},
+        )
+    return render(
+        request,
+        "referrals/access_lookup.html",
+        {"form": form, "found": found, "searched": searched},
+    )
+
+
+@login_required
+def contact_access(request: HttpRequest, contact_id: uuid.UUID) -> HttpResponse:
+    """Who has opened a child's record (the contact, its notification, the strategy discussions
+    about the child), for the council's hub managers and auditors; every look is audited."""
+    user = request.user
+    contact = (
+        contacts_for_access_review(fetched_by=user)  # type: ignore[arg-type]
+        .filter(pk=contact_id)
+        .first()
+    )
+    if contact is None:
+        raise Http404("No such contact")
+    events = contact_access_events(contact=contact, limit=ACCESS_REVIEW_SHOWN)
+    with transaction.atomic():
+        audit_record(
+            actor=user,
+            action=Action.VIEW,
+            obj=contact,
+            purpose="Who has seen this record",
+            detail={"page": "access", "events": len(events)},
+        )
+    return render(
+        request,
+        "referrals/contact_access.html",
+        {"contact": contact, "access": events, "access_shown": ACCESS_REVIEW_SHOWN},
     )
