@@ -501,8 +501,8 @@ def access_doc() -> str:
             "auditors the sharing decisions and who has seen a child's record (not the record "
             "itself); administrators hold no permission, and none of them sees a child's "
             "record. The Django admin is reached with `is_staff`, whatever the roles (it never "
-            "shows an encrypted field); within it the admin's model permissions apply, and publishing a triage "
-            "policy also needs the administrator role (or a superuser)."
+            "shows an encrypted field); within it the admin's model permissions apply, and "
+            "publishing a triage policy also needs the administrator role (or a superuser)."
         ),
         "## Scopes",
         "",
