@@ -74,3 +74,30 @@ def test_an_auditor_sees_who_has_opened_a_childs_record(
     # The auditor sees who opened it, not the record.
     page.goto(f"/contacts/{ravi.pk}/")
     assert page.get_by_role("heading", level=1).inner_text() == "Page not found"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_auditor_downloads_the_audit_log_of_their_agency(
+    page, live_server, assert_accessible, make_user
+):
+    make_user("audrey", "LA344", "auditor")
+    page.goto("/audit/export/")
+    page.wait_for_url(re.compile(r"/sign-in/\?next=/audit/export/$"))
+    page.get_by_label("Username").fill("audrey")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    enter_code(page, assert_accessible, "audrey")
+    page.wait_for_url(re.compile(r"/audit/export/$"))
+    assert page.get_by_role("heading", level=1).inner_text() == "The audit log"
+    assert_accessible(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the CSV").click()
+    text = open(download.value.path(), encoding="utf-8-sig").read()  # noqa: SIM115
+    assert text.startswith("at,actor,role,agency,action,object_type")
+    assert "audrey" in text.lower() or "Audrey" in text  # her sign-in and this page, at least
+    # A period that ends before it starts: the error, on the page.
+    page.get_by_label("From").fill("2026-11-24")
+    page.get_by_label("To (included)").fill("2026-11-01")
+    page.get_by_role("button", name="Download the CSV").click()
+    page.locator(".govuk-error-summary").wait_for()
+    assert_accessible(page)

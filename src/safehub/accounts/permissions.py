@@ -58,6 +58,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             R.DOMESTIC_ABUSE_ADVISER,
         }
     ),
+    # The audit log of what one's own agency's people did, as the CSV the command writes.
+    "audit.export": frozenset({R.AUDITOR}),
     # The sharing decisions made by, to or about one's own agency, and their export.
     "sharing.view": frozenset({R.HUB_MANAGER, R.AUDITOR}),
     # The council's figures: aggregates, no child.

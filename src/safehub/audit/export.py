@@ -72,13 +72,14 @@ CHUNK_SIZE = 2000
 class ExportFilters:
     """Which events: those of the London days `start` to `end` (both included), and, when
     given, about records of `object_type`, about the one record `object_id`, done by the person
-    signed in as `username`."""
+    signed in as `username`, done by the people of the agency whose code is `agency`."""
 
     start: dt.date
     end: dt.date
     object_type: str = ""
     object_id: str = ""
     username: str = ""
+    agency: str = ""  # an agency's code: only what its people did
 
     def as_detail(self) -> dict[str, str]:
         return {
@@ -124,6 +125,8 @@ def audit_export_queryset(*, filters: ExportFilters) -> Any:
         events = events.filter(object_id=filters.object_id)
     if filters.username:
         events = events.filter(user__username=filters.username)
+    if filters.agency:
+        events = events.filter(agency__code=filters.agency)
     return events.order_by("at", "id").values_list(*_FIELDS)
 
 

@@ -75,6 +75,7 @@ DESCRIPTIONS: dict[str, str] = {
     "discussion.respond": "reply to an invitation and answer a request, for their own agency",
     "sharing.view": "see and export the sharing decisions made by, to or about their agency",
     "report.view": "read their council's figures (counts, no child)",
+    "audit.export": "download the audit log of their own agency's people, for a period",
 }
 
 # The kinds of record a URL names, the permission without which a person sees none of them, and
@@ -251,6 +252,12 @@ PAGES: dict[str, Access] = {
     "meetings:respond": Access("discussion.respond", ("POST",), scope=("discussion",)),
     "meetings:answer": Access("discussion.respond", ("POST",), scope=("discussion",)),
     "sharing:decision_list": Access("sharing.view", audited=True),
+    "audit:export": Access(
+        "audit.export",
+        audited=True,
+        note="the audit log of what the asker's own agency's people did, as CSV; the export is "
+        "itself an audit event with the file's SHA-256",
+    ),
     "sharing:decision_export": Access("sharing.view", audited=True),
     "admin/login/": Access(
         PUBLIC, ("GET", "POST"), note="the admin's sign-in: the same page and lockout as sign-in"
