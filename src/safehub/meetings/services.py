@@ -428,7 +428,13 @@ def discussion_call(
     _check_invitations(invitations)
     now = clock.now()
     with transaction.atomic():
-        locked = Contact.objects.select_for_update().filter(pk=contact.pk).first()
+        # Every child's row, in one order: two people calling one for the same household at
+        # once wait for each other, and the second finds the first's (a Conflict below).
+        ids = sorted({contact.pk, *(c.pk for c in children)}, key=str)
+        rows = {
+            c.pk: c for c in Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        }
+        locked = rows.get(contact.pk)
         if locked is None:
             raise NotFound("No such contact.")
         decision = _s47_decision(locked)

@@ -1169,3 +1169,45 @@ def test_a_colleague_sent_instead_gets_the_change_and_the_cancellation(
     methods = sorted(str(calendar_parts(m)[0]["METHOD"]) for m in to_kim)
     # The delegation's invitation, the update, the cancellation.
     assert methods == ["CANCEL", "REQUEST", "REQUEST"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_calling_for_one_household_at_once_make_one_discussion(decided, alice, mary):
+    """Alice calls one from Amy's decision, Mary from Leo's, both for both children, at the same
+    moment: the children's rows are locked in one order, so one waits, then finds the other's
+    discussion and is refused."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between two connections need PostgreSQL")
+    amy, leo = decided["C1"], decided["C2"]
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def call_as(who, contact, children) -> None:
+        from django.db import connection as own
+
+        try:
+            barrier.wait(timeout=10)
+            call(contact, who, children)
+            outcomes[who.username] = "called"
+        except Conflict:
+            outcomes[who.username] = "conflict"
+        except BaseException as error:  # reported in the test's thread
+            outcomes[who.username] = repr(error)
+        finally:
+            own.close()
+
+    threads = [
+        threading.Thread(target=call_as, args=(alice, amy, [amy, leo])),
+        threading.Thread(target=call_as, args=(mary, leo, [leo, amy])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["called", "conflict"], outcomes
+    assert StrategyDiscussion.objects.count() == 1
+    assert DiscussionChild.objects.count() == 2
