@@ -353,6 +353,7 @@ SAFEHUB_SWEEPS = [
     "safehub.encompass.services.encompass_sweep",
     "safehub.timescales.clocks.clocks_sweep",
     "safehub.meetings.services.meetings_sweep",
+    "safehub.referrals.escalation.escalations_sweep",
     "safehub.audit.chain.audit_seal",
     "safehub.accounts.sessions.sessions_clear_expired",
     # At most once a day: it looks at when it last ran.

@@ -113,6 +113,7 @@ class PostcodeRoute(models.Model):
 class Role(models.TextChoices):
     HUB_SOCIAL_WORKER = "hub_social_worker", "Hub social worker"
     HUB_MANAGER = "hub_manager", "Hub team manager"
+    HEAD_OF_SERVICE = "head_of_service", "Head of service"
     POLICE_HUB_OFFICER = "police_hub_officer", "Police hub officer"
     HEALTH_PRACTITIONER = "health_practitioner", "Health practitioner"
     EDUCATION_SAFEGUARDING_LEAD = "education_safeguarding_lead", "Education safeguarding lead"

@@ -7,7 +7,9 @@ R = Role
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     # The triage queue and the contacts in it.
-    "contact.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.POLICE_HUB_OFFICER}),
+    "contact.view": frozenset(
+        {R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.HEAD_OF_SERVICE, R.POLICE_HUB_OFFICER}
+    ),
     "contact.create": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
     "contact.route": frozenset({R.HUB_MANAGER}),
     # The front-door decision on a contact, and the manager's sign-off (or return) of it.
@@ -39,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {
             R.HUB_SOCIAL_WORKER,
             R.HUB_MANAGER,
+            R.HEAD_OF_SERVICE,
             R.POLICE_HUB_OFFICER,
             R.HEALTH_PRACTITIONER,
             R.EDUCATION_SAFEGUARDING_LEAD,
@@ -60,10 +63,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     # The audit log of what one's own agency's people did, as the CSV the command writes.
     "audit.export": frozenset({R.AUDITOR}),
+    # Escalations of the deadlines: the alerts addressed to oneself (worker, manager, head of
+    # service), by e-mail and on the "my alerts" page.
+    "alert.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.HEAD_OF_SERVICE}),
     # The sharing decisions made by, to or about one's own agency, and their export.
     "sharing.view": frozenset({R.HUB_MANAGER, R.AUDITOR}),
     # The council's figures: aggregates, no child.
-    "report.view": frozenset({R.HUB_MANAGER, R.ANALYST}),
+    "report.view": frozenset({R.HUB_MANAGER, R.HEAD_OF_SERVICE, R.ANALYST}),
 }
 
 

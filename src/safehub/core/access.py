@@ -76,6 +76,7 @@ DESCRIPTIONS: dict[str, str] = {
     "sharing.view": "see and export the sharing decisions made by, to or about their agency",
     "report.view": "read their council's figures (counts, no child)",
     "audit.export": "download the audit log of their own agency's people, for a period",
+    "alert.view": "see the deadlines escalated to them (worker, manager, head of service)",
 }
 
 # The kinds of record a URL names, the permission without which a person sees none of them, and
@@ -155,6 +156,9 @@ PAGES: dict[str, Access] = {
         note="the landing page: a school's lead is sent to their Encompass notices",
     ),
     "referrals:take_next": Access("contact.decide", ("POST",)),
+    "referrals:alerts": Access(
+        "alert.view", audited=True, note="the deadlines escalated to the asker, newest first"
+    ),
     "referrals:contact_new": Access("contact.create", ("GET", "POST")),
     "referrals:break_glass": Access(
         "contact.break_glass",

@@ -7,6 +7,7 @@ app_name = "referrals"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("take-next/", views.contact_take_next_view, name="take_next"),
+    path("alerts/", views.alerts, name="alerts"),
     path("contacts/new/", views.contact_new, name="contact_new"),
     path("contacts/break-glass/", views.contact_break_glass_view, name="break_glass"),
     path(

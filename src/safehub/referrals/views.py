@@ -55,10 +55,12 @@ from safehub.referrals.selectors import (
     decisions_awaiting_sign_off,
 )
 from safehub.referrals.services import contact_create_manual, contact_route
+from safehub.timescales.models import Alert
 
 PAGE_SIZE = 50
 ACCESS_SHOWN = 100
 ACCESS_REVIEW_SHOWN = 1000
+ALERTS_SHOWN = 200
 
 
 def _contact_or_404(request: HttpRequest, contact_id: object) -> Contact:
@@ -679,3 +681,27 @@ def contact_access(request: HttpRequest, contact_id: uuid.UUID) -> HttpResponse:
         "referrals/contact_access.html",
         {"contact": contact, "access": events, "access_shown": ACCESS_REVIEW_SHOWN},
     )
+
+
+@login_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    """The person's own alerts: the deadlines escalated to them, newest first, each with where
+    its clock stands now."""
+    user = request.user
+    if not user_can(user, "alert.view"):
+        return render(request, "403.html", status=403)
+    mine = list(
+        Alert.objects.filter(user=user)  # type: ignore[misc]
+        .select_related("escalation__clock__contact")
+        .order_by("-escalation__at", "-id")[:ALERTS_SHOWN]
+    )
+    now = clock.now()
+    with transaction.atomic():
+        audit_record(
+            actor=user,
+            action=Action.SEARCH,
+            object_type="referrals.alerts",
+            object_id=str(user.pk),
+            detail={"shown": [str(a.escalation.clock.contact_id) for a in mine]},
+        )
+    return render(request, "referrals/alerts.html", {"alerts": mine, "now": now})

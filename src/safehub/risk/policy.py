@@ -13,8 +13,9 @@ A policy's `rules` is a JSON object with four parts:
 - `marac`: the MARAC referral thresholds (§2.3).
 - `screening`: how soon a contact must be screened, by its rating.
 - `clocks` (optional): the other clocks' lengths in working days (referral decision, strategy
-  discussion, ICPC, assessment); what it leaves out takes timescales.clocks.CLOCK_DEFAULTS, the
-  Working Together timescales.
+  discussion, ICPC, assessment), and when escalation warns the worker and the manager (the share
+  of a clock's time gone, in percent); what it leaves out takes timescales.clocks.CLOCK_DEFAULTS,
+  the Working Together timescales.
 
 The rules are checked whole by `policy_rules_validate` before a version is published, so the
 rating code can trust them.
@@ -86,6 +87,10 @@ _SCREENING_LIMITS = {
     "green_working_days": (1, 20),
 }
 _CLOCK_LIMITS = {
+    # Escalation (safehub.timescales.escalation): the share of a clock's time gone at which its
+    # allocated worker, then the team manager, is warned; the head of service at the breach.
+    "escalate_worker_at_percent": (1, 99),
+    "escalate_manager_at_percent": (1, 99),
     "referral_decision_working_days": (1, 20),
     "strategy_discussion_working_days": (1, 20),
     "icpc_working_days": (1, 60),
@@ -263,6 +268,13 @@ def policy_rules_validate(rules: Any) -> list[str]:
                     )
                 else:
                     _check_int(errors, f"clocks.{key}", clocks[key], *_CLOCK_LIMITS[key])
+            worker = clocks.get("escalate_worker_at_percent")
+            manager = clocks.get("escalate_manager_at_percent")
+            if isinstance(worker, int) and isinstance(manager, int) and worker >= manager:
+                errors.append(
+                    "clocks.escalate_manager_at_percent: must be later than "
+                    "escalate_worker_at_percent (the worker is warned first)"
+                )
     if not _check_keys(errors, "rules", rules, sections):
         return errors
     if "dash_bands" in rules:

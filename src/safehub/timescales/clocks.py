@@ -29,6 +29,10 @@ CLOCK_DEFAULTS: dict[str, int] = {
     "assessment_working_days": 45,
     # A red contact's strategy discussion is held the same day (London) as the decision.
     "strategy_discussion_red_same_day": True,
+    # Escalation: the allocated worker is warned when three quarters of a clock's time has gone,
+    # the team manager at nine tenths, the head of service when it breaches.
+    "escalate_worker_at_percent": 75,
+    "escalate_manager_at_percent": 90,
 }
 
 _WORKING_DAYS_KEY = {

@@ -173,3 +173,48 @@ class Clock(models.Model):
         if state == ClockState.BREACHED:
             return "Met late" if self.met_at is not None else "Overdue"
         return ClockState(state).label
+
+
+class EscalationLevel(models.TextChoices):
+    """Who is warned, in order, as a clock runs down (thresholds: the policy's `clocks`)."""
+
+    WORKER = "worker", "The allocated worker: the deadline is near"
+    MANAGER = "manager", "The team manager: the deadline is nearer"
+    HEAD_OF_SERVICE = "head_of_service", "The head of service: the deadline has passed"
+
+
+class Escalation(models.Model):
+    """One step of a clock's escalation, made once: who was told, when, and the e-mail."""
+
+    clock = models.ForeignKey(Clock, on_delete=models.CASCADE, related_name="escalations")
+    level = models.CharField(max_length=16, choices=EscalationLevel.choices)
+    at = models.DateTimeField()
+    recipients = models.JSONField(default=list, help_text="The usernames told.")
+    outbox_message = models.OneToOneField(
+        "core.OutboxMessage", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "level"], name="one_escalation_per_step")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()}: {self.clock}"
+
+
+class Alert(models.Model):
+    """An escalation as one person's alert, for their "my alerts" page."""
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="alerts")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="alerts")
+
+    class Meta:
+        ordering = ["-escalation__at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["escalation", "user"], name="one_alert_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ← {self.escalation}"

@@ -6,13 +6,14 @@ on a record in the wrong state must be a conflict (409), and every URL of the ad
 anyone who is not staff to the admin's sign-in page.
 
 The people: one of each role, each in an agency that fits it, all in Wirral's reach: Wirral's hub
-social worker and manager (LA344), a Merseyside Police hub officer (MSP), a Wirral health
-practitioner (RY7), the safeguarding lead of Birkenhead St Mary's (URN900001, Amy's school), a
-Wirral domestic-abuse adviser (DAS-WIR), and a Wirral analyst, auditor and administrator (LA344:
-the same council, no permission). The records: the spec's high-risk example (Jane Example,
-Birkenhead; Amy and Leo; a MARAC referral; Amy's Encompass notice to her school) and the
-two-authorities example (Ravi in Wirral, unallocated). Another world, which none of them may see:
-the same incident sent by Cheshire for a family in Liverpool (Bob's council, a Liverpool school).
+social worker, manager and head of service (LA344), a Merseyside Police hub officer (MSP), a Wirral
+health practitioner (RY7), the safeguarding lead of Birkenhead St Mary's (URN900001, Amy's school),
+a Wirral domestic-abuse adviser (DAS-WIR), and a Wirral analyst, auditor and administrator (LA344:
+the same council; they read aggregates, the logs, nothing else). The records: the spec's high-risk
+example (Jane Example, Birkenhead; Amy and Leo; a MARAC referral; Amy's Encompass notice to her
+school) and the two-authorities example (Ravi in Wirral, unallocated). Another world, which none of
+them may see: the same incident sent by Cheshire for a family in Liverpool (Bob's council, a
+Liverpool school).
 
 Every request runs in a savepoint that is rolled back, so each role meets the same records in the
 same state, and the audit events a request wrote are counted before they go.
@@ -56,6 +57,7 @@ T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 AGENCIES: dict[str, str] = {
     Role.HUB_SOCIAL_WORKER: "LA344",
     Role.HUB_MANAGER: "LA344",
+    Role.HEAD_OF_SERVICE: "LA344",
     Role.POLICE_HUB_OFFICER: "MSP",
     Role.HEALTH_PRACTITIONER: "RY7",
     Role.EDUCATION_SAFEGUARDING_LEAD: "URN900001",

@@ -26,6 +26,7 @@ DEMO_PEOPLE = [
     # username, agency code, roles, name
     ("wirral.worker", "LA344", ["hub_social_worker"], ("Wendy", "Walker")),
     ("wirral.manager", "LA344", ["hub_manager"], ("Mo", "Mahmood")),
+    ("wirral.head", "LA344", ["head_of_service"], ("Hazel", "Head")),
     ("liverpool.worker", "LA341", ["hub_social_worker"], ("Lucy", "Lewis")),
     ("liverpool.manager", "LA341", ["hub_manager"], ("Liam", "Larkin")),
     ("sefton.worker", "LA343", ["hub_social_worker"], ("Sian", "Shaw")),
