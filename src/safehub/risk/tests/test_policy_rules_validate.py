@@ -140,3 +140,44 @@ def test_rules_that_are_not_an_object_are_refused():
     assert policy_rules_validate({**DEFAULT_RULES, "rag": {"red": {}, "amber": []}}) == [
         "rag.red: must be a list of rules"
     ]
+
+
+def test_escalation_thresholds_are_percentages_and_the_worker_is_warned_first():
+    good = {**DEFAULT_RULES, "clocks": {"escalate_worker_at_percent": 60}}
+    assert policy_rules_validate(good) == []
+    late_worker = {
+        **DEFAULT_RULES,
+        "clocks": {"escalate_worker_at_percent": 90, "escalate_manager_at_percent": 80},
+    }
+    assert policy_rules_validate(late_worker) == [
+        "clocks.escalate_manager_at_percent: must be later than escalate_worker_at_percent "
+        "(the worker is warned first)"
+    ]
+    too_far = {**DEFAULT_RULES, "clocks": {"escalate_manager_at_percent": 100}}
+    assert [e.split(":")[0] for e in policy_rules_validate(too_far)] == [
+        "clocks.escalate_manager_at_percent"
+    ]
+    flag = {**DEFAULT_RULES, "clocks": {"strategy_discussion_red_same_day": "yes"}}
+    assert policy_rules_validate(flag) == [
+        "clocks.strategy_discussion_red_same_day: must be true or false"
+    ]
+
+
+def test_the_escalation_thresholds_come_from_the_policy(reference):
+    """A policy that warns at 50% and 80%: a four-hour clock warns its worker after two hours."""
+    import datetime as dt
+
+    from safehub.referrals.escalation import escalation_due_at
+    from safehub.timescales.models import Clock
+
+    start = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    clock = Clock(started_at=start, due_at=start + dt.timedelta(hours=4))
+    rules = {
+        **DEFAULT_RULES,
+        "clocks": {"escalate_worker_at_percent": 50, "escalate_manager_at_percent": 80},
+    }
+    assert escalation_due_at(clock, "worker", rules=rules) == start + dt.timedelta(hours=2)
+    assert escalation_due_at(clock, "manager", rules=rules) == start + dt.timedelta(minutes=192)
+    assert escalation_due_at(clock, "head_of_service", rules=rules) == clock.due_at
+    defaults = escalation_due_at(clock, "worker", rules=DEFAULT_RULES)
+    assert defaults == start + dt.timedelta(hours=3)
