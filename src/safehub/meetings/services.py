@@ -903,12 +903,14 @@ def attendance_record(
     return locked
 
 
-def missing_statutory(discussion: StrategyDiscussion) -> list[Participant]:
+def missing_statutory(
+    discussion: StrategyDiscussion, participants: list[Participant] | None = None
+) -> list[Participant]:
     """The statutory agencies that neither attended nor sent information (an answer to the
-    request counts as information)."""
+    request counts as information). `participants`: the discussion's, when already read."""
     required = set(required_roles())
     by_role: dict[str, list[Participant]] = {}
-    for participant in participants_of(discussion):
+    for participant in participants if participants is not None else participants_of(discussion):
         if participant.role in required:
             by_role.setdefault(participant.role, []).append(participant)
     missing = []

@@ -254,7 +254,7 @@ def _chair_page(
         "actions": list(
             discussion.actions.select_related("agency", "done_by").order_by("due_on", "id")
         ),
-        "missing": services.missing_statutory(discussion) if open_ else [],
+        "missing": services.missing_statutory(discussion, participants) if open_ else [],
         "sharing": list(
             discussion.sharing_decisions.select_related("recipient_agency", "from_agency")
         ),

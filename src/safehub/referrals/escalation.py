@@ -49,18 +49,24 @@ def escalation_due_at(clock: Clock, level: str, *, rules: dict[str, object]) -> 
     return clock.started_at + span * (int(percent) / 100)
 
 
-def _recipients(clock: Clock, level: str) -> list[User]:
+StaffCache = dict[tuple[int, str], list[User]]
+
+
+def _recipients(clock: Clock, level: str, staff: StaffCache) -> list[User]:
+    """Who a step tells: the worker holding the contact, or the council's people in the role
+    (read once per council and role in a sweep, into `staff`)."""
     contact = clock.contact
     if level == L.WORKER:
         worker = contact.assigned_to
         return [worker] if worker is not None and worker.is_active else []
     role = Role.HUB_MANAGER if level == L.MANAGER else Role.HEAD_OF_SERVICE
-    if contact.local_authority_id is None:
+    council = contact.local_authority_id
+    if council is None:
         return []
-    staff = User.objects.filter(agency_id=contact.local_authority_id, is_active=True).order_by(
-        "username"
-    )
-    return [user for user in staff if user.has_role(role)]
+    if (council, role) not in staff:
+        people = User.objects.filter(agency_id=council, is_active=True).order_by("username")
+        staff[council, role] = [user for user in people if user.has_role(role)]
+    return staff[council, role]
 
 
 def _email(clock: Clock, level: str) -> tuple[str, str]:
@@ -83,9 +89,9 @@ def _email(clock: Clock, level: str) -> tuple[str, str]:
     return subject, body
 
 
-def _escalate(clock: Clock, level: str, now: dt.datetime) -> bool:
+def _escalate(clock: Clock, level: str, now: dt.datetime, staff: StaffCache) -> bool:
     """Make one step, once: the row, the alerts, the e-mail and the audit event together."""
-    people = _recipients(clock, level)
+    people = _recipients(clock, level, staff)
     try:
         with transaction.atomic():
             escalation = Escalation.objects.create(
@@ -127,6 +133,7 @@ def escalations_sweep(*, now: dt.datetime | None = None) -> EscalationResult:
     now = now or clock_module.now()
     rules = policy_active().rules
     result = EscalationResult()
+    staff: StaffCache = {}
     open_clocks = (
         Clock.objects.filter(OPEN_Q)
         .exclude(kind=ClockKind.ENCOMPASS)
@@ -140,6 +147,6 @@ def escalations_sweep(*, now: dt.datetime | None = None) -> EscalationResult:
         for level in L.values:
             if level in made or escalation_due_at(open_clock, level, rules=rules) > now:
                 continue
-            if _escalate(open_clock, level, now):
+            if _escalate(open_clock, level, now, staff):
                 result.made[level] += 1
     return result

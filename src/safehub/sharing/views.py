@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from safehub.accounts.permissions import user_can
+from safehub.audit.export import safe_cell
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
 from safehub.core import clock
@@ -80,36 +81,37 @@ def decision_export(request: HttpRequest) -> HttpResponse:
     if not user_can(request.user, "sharing.view"):
         return render(request, "403.html", status=403)
     _form, start, end = _period(request)
-    decisions = list(sharing_decisions_for(fetched_by=request.user, start=start, end=end))  # type: ignore[arg-type]
+    decisions = sharing_decisions_for(fetched_by=request.user, start=start, end=end)  # type: ignore[arg-type]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sharing-decisions-{start}-{end}.csv"'
     writer = csv.writer(response)
     writer.writerow(COLUMNS)
-    for d in decisions:
-        writer.writerow(
-            [
-                d.at.isoformat(),
-                d.made_by_name,
-                d.from_agency.code if d.from_agency else "",
-                d.shared,
-                d.kind,
-                d.recipient_agency.code if d.recipient_agency else "",
-                d.recipient,
-                ";".join(d.fields),
-                d.purpose,
-                d.get_lawful_basis_display(),
-                d.consent,
-                d.reason,
-                str(d.contact_id or ""),
-                d.discussion.reference if d.discussion else "",
-            ]
-        )
+    rows = 0
+    for d in decisions.iterator(chunk_size=2000):
+        cells = [
+            d.made_by_name,
+            d.from_agency.code if d.from_agency else "",
+            d.shared,
+            d.kind,
+            d.recipient_agency.code if d.recipient_agency else "",
+            d.recipient,
+            ";".join(d.fields),
+            d.purpose,
+            d.get_lawful_basis_display(),
+            d.consent,
+            d.reason,
+            str(d.contact_id or ""),
+            d.discussion.reference if d.discussion else "",
+        ]
+        # Free text typed into safehub must never run as a formula in a spreadsheet.
+        writer.writerow([d.at.isoformat(), *(safe_cell(cell) for cell in cells)])
+        rows += 1
     with transaction.atomic():
         audit_record(
             actor=request.user,
             action=Action.EXPORT,
             object_type="sharing.decisions",
             object_id=f"{start}..{end}",
-            detail={"rows": len(decisions)},
+            detail={"rows": rows},
         )
     return response

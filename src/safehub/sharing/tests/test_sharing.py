@@ -137,3 +137,20 @@ def test_receiving_the_notification_records_the_encompass_notice_to_amys_school(
     # The example says consent was not sought: not required, a child at risk.
     assert decision.consent == Consent.NOT_REQUIRED
     assert decision.fields and decision.reason.strip()
+
+
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula(wirral, client, make_user):
+    import csv
+    import io
+
+    from django.db import transaction
+    from django.urls import reverse
+
+    from safehub.sharing.services import sharing_record
+
+    with transaction.atomic():
+        sharing_record(**decision_kwargs(reason='=HYPERLINK("http://x.example","open me")'))
+    client.force_login(make_user("audrey", "LA344", "auditor"))
+    response = client.get(reverse("sharing:decision_export"))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["reason"] for r in rows] == ['\'=HYPERLINK("http://x.example","open me")']
