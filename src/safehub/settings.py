@@ -147,6 +147,8 @@ INSTALLED_APPS = [
     "safehub.referrals",
     "safehub.meetings",
     "safehub.sharing",
+    "safehub.casework",
+    "safehub.returns",
     "safehub.encompass",
     "safehub.web",
 ]

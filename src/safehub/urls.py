@@ -12,6 +12,8 @@ urlpatterns = [
     path("strategy-discussions/", include("safehub.meetings.urls")),
     path("sharing/", include("safehub.sharing.urls")),
     path("audit/", include("safehub.audit.urls")),
+    path("casework/", include("safehub.casework.urls")),
+    path("returns/", include("safehub.returns.urls")),
     path("sign-in/", SignInView.as_view(), name="login"),
     # The second step, after a right password (safehub.accounts.twofactor).
     path("sign-in/code/", CodeView.as_view(), name="signin_code"),

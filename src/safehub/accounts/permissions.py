@@ -70,6 +70,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sharing.view": frozenset({R.HUB_MANAGER, R.AUDITOR}),
     # The council's figures: aggregates, no child.
     "report.view": frozenset({R.HUB_MANAGER, R.HEAD_OF_SERVICE, R.ANALYST}),
+    # Casework after the front door: the referral, its assessment, section 47 enquiry, conference
+    # and plans, as the statutory returns need them. Managers authorise assessments.
+    "casework.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.HEAD_OF_SERVICE}),
+    "casework.record": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
+    "casework.authorise": frozenset({R.HUB_MANAGER}),
 }
 
 

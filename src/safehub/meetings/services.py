@@ -21,6 +21,7 @@ from safehub.accounts.models import Agency, AgencyKind, User
 from safehub.accounts.permissions import require, user_can
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
+from safehub.casework.services import enquiry_start
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from safehub.core.outbox import outbox_enqueue
@@ -1005,6 +1006,7 @@ def outcome_record(
             clock_meet(contact_id=child.contact_id, kind=ClockKind.STRATEGY_DISCUSSION, at=held_at)
             if locked.icpc_target is not None:
                 _start_icpc(child.contact, locked, held_at=held_at, n=n)
+                _enquiry_record(child.contact, locked, by=by, held_at=held_at, n=n)
             _refresh_next_due(child.contact)
         audit_record(
             actor=by,
@@ -1021,6 +1023,26 @@ def outcome_record(
             },
         )
     return locked
+
+
+def _enquiry_record(
+    contact: Contact, discussion: StrategyDiscussion, *, by: User, held_at: dt.datetime, n: int
+) -> None:
+    """The child's section 47 enquiry, initiated here unless one started by an earlier discussion
+    is still open (its conference not yet recorded): the census counts the initiating one."""
+    episode = getattr(contact, "episode", None)
+    if episode is not None and episode.enquiries.filter(
+        icpc_on__isnull=True, icpc_not_required=False
+    ).exists():
+        return
+    held_on = london_date(held_at)
+    enquiry_start(
+        contact=contact,
+        discussion=discussion,
+        by=by,
+        started_on=held_on,
+        icpc_target=add_working_days(held_on, n),
+    )
 
 
 def _open_icpc(contact_id: Any) -> Clock | None:

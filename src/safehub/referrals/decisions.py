@@ -15,6 +15,7 @@ from safehub.accounts.models import User
 from safehub.accounts.permissions import require, user_can
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
+from safehub.casework.services import episode_ensure
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from safehub.referrals.models import (
@@ -226,6 +227,7 @@ _STARTED_BY: dict[str, tuple[str, ...]] = {
     ),
     Outcome.ALREADY_OPEN: (ClockKind.REFERRAL_DECISION,),
 }
+_ASSESSED = frozenset({Outcome.ASSESSMENT_S17, Outcome.STRATEGY_DISCUSSION_S47})
 _STARTED_FROM: dict[str, str] = {
     ClockKind.REFERRAL_DECISION: "the referral",
     ClockKind.ASSESSMENT: "the referral",
@@ -292,6 +294,14 @@ def _review(
         at = locked.signed_off_at
         if to == SignOff.SIGNED_OFF:
             clock_meet(contact_id=locked.contact_id, kind=ClockKind.REFERRAL_DECISION, at=at)
+            if locked.became_referral:
+                # A referral to children's social care: its episode opens, and the assessment
+                # starts when the decision asks for one (or for a section 47 enquiry).
+                episode_ensure(
+                    contact=locked.contact,
+                    by=reviewed_by,
+                    start_assessment=locked.outcome in _ASSESSED,
+                )
         else:
             # Not a decision after all: screening runs again; what the decision started stops.
             clock_reopen(contact_id=locked.contact_id, kind=ClockKind.SCREENING, now=at)

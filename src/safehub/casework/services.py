@@ -1,0 +1,442 @@
+"""Recording casework: every write checks what the CIN census rules check (statutory.md §4.3), so
+that a wrong date is refused with the field and the rule when it is typed, not found at year end.
+Each write is one transaction, audited; the clocks it meets are met in it."""
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.db import transaction
+
+from safehub.accounts.models import AgencyKind, User
+from safehub.accounts.permissions import require
+from safehub.audit.models import Action
+from safehub.audit.services import audit_record
+from safehub.casework.codes import (
+    NO_FACTORS,
+    AbuseCategory,
+    AssessmentFactor,
+    ClosureReason,
+    Disability,
+    Ethnicity,
+    UPNUnknown,
+)
+from safehub.casework.models import (
+    Assessment,
+    CaseEpisode,
+    ChildProtectionPlan,
+    CINPlan,
+    Section47,
+)
+from safehub.core import clock
+from safehub.core.errors import Conflict, DomainError, NotFound
+from safehub.referrals.models import Contact
+from safehub.timescales.calendar import (
+    end_of_working_day,
+    is_working_day,
+    london_date,
+    working_days_between,
+)
+from safehub.timescales.clocks import clock_meet, clocks_next_due, clocks_stop
+from safehub.timescales.models import ClockKind
+
+UPN_RE = re.compile(r"^[A-Za-z]\d{12}$|^[A-Za-z]\d{11}[A-Za-z]$")
+ASSESSMENT_WORKING_DAYS = 45
+
+
+def _today() -> dt.date:
+    return london_date(clock.now())
+
+
+def _met_at(day: dt.date) -> dt.datetime:
+    """A clock met by something recorded as done on `day`: the end of that working day, or now
+    if that is sooner (recorded the same day)."""
+    return min(clock.now(), end_of_working_day(day))
+
+
+def _refresh_next_due(contact_id: Any) -> None:
+    Contact.objects.filter(pk=contact_id).update(next_due_at=clocks_next_due(contact_id=contact_id))
+
+
+def _not_future(field: str, day: dt.date | None) -> None:
+    if day is not None and day > _today():
+        raise DomainError(f"{field}: the date cannot be in the future")
+
+
+def _not_before_referral(field: str, day: dt.date, episode: CaseEpisode, rule: str) -> None:
+    if day < episode.referral_date:
+        raise DomainError(
+            f"{field}: cannot be before the referral on {episode.referral_date:%d %B %Y} "
+            f"(census rule {rule})"
+        )
+
+
+def episodes_in_scope(*, user: User) -> Any:
+    """A council's own episodes, for its hub staff; nobody else's."""
+    agency = user.agency
+    if agency is None or agency.kind != AgencyKind.CHILDREN_SERVICES:
+        return CaseEpisode.objects.none()
+    return CaseEpisode.objects.filter(local_authority=agency)
+
+
+def episode_get(*, episode_id: Any, user: User) -> CaseEpisode:
+    require(user, "casework.view")
+    episode = episodes_in_scope(user=user).select_related("contact").filter(pk=episode_id).first()
+    if episode is None:
+        raise NotFound("No such referral.")
+    return episode
+
+
+def episode_ensure(*, contact: Contact, by: User, start_assessment: bool) -> CaseEpisode:
+    """The contact's episode, opened if it has none: a referral on the date the contact was
+    received, from the contact's source. With `start_assessment`, an assessment starts today if
+    none has (the front door's decision was an assessment or a section 47 enquiry)."""
+    if contact.local_authority_id is None:
+        raise DomainError("local_authority: route the contact to a council first")
+    episode, created = CaseEpisode.objects.get_or_create(
+        contact=contact,
+        defaults={
+            "local_authority_id": contact.local_authority_id,
+            "referral_date": london_date(contact.received_at),
+            "referral_source": contact.referral_source,
+            "opened_at": clock.now(),
+            "opened_by": by,
+        },
+    )
+    if created:
+        audit_record(
+            actor=by,
+            action=Action.CREATE,
+            obj=episode,
+            detail={"contact": str(contact.pk), "referral_date": str(episode.referral_date)},
+        )
+    if start_assessment and not episode.assessments.exists():
+        assessment = Assessment.objects.create(episode=episode, started_on=_today())
+        audit_record(
+            actor=by,
+            action=Action.CREATE,
+            obj=assessment,
+            detail={"episode": str(episode.pk), "started_on": str(assessment.started_on)},
+        )
+    return episode
+
+
+def _open(episode: CaseEpisode) -> None:
+    if episode.closed_on is not None:
+        raise Conflict(
+            f"The referral was closed on {episode.closed_on:%d %B %Y}.", code="illegal_transition"
+        )
+
+
+def child_details_update(
+    *,
+    episode: CaseEpisode,
+    by: User,
+    upn: str,
+    upn_unknown: str,
+    ethnicity: str,
+    disabilities: list[str],
+) -> CaseEpisode:
+    """The child's details for the returns: UPN (or why there is none), ethnicity, disability."""
+    require(by, "casework.record")
+    upn = upn.strip().upper()
+    if upn and not UPN_RE.match(upn):
+        raise DomainError("upn: a UPN is a letter, 11 digits, then a digit or a letter")
+    if upn and upn_unknown:
+        raise DomainError("upn_unknown: give a UPN or the reason there is none, not both")
+    if upn_unknown and upn_unknown not in UPNUnknown.values:
+        raise DomainError(f"upn_unknown: {upn_unknown!r} is not a reason code")
+    if ethnicity not in Ethnicity.values:
+        raise DomainError(f"ethnicity: {ethnicity!r} is not an ethnicity code")
+    unknown = [code for code in disabilities if code not in Disability.values]
+    if unknown:
+        raise DomainError(f"disabilities: {', '.join(unknown)} not a disability code")
+    if Disability.NONE in disabilities and len(disabilities) > 1:
+        raise DomainError("disabilities: 'No disability' cannot be chosen with a disability")
+    with transaction.atomic():
+        locked = CaseEpisode.objects.select_for_update().get(pk=episode.pk)
+        locked.upn, locked.upn_unknown = upn, upn_unknown
+        locked.ethnicity, locked.disabilities = ethnicity, sorted(set(disabilities))
+        locked.save(update_fields=["upn", "upn_unknown", "ethnicity", "disabilities"])
+        audit_record(actor=by, action=Action.UPDATE, obj=locked, detail={"child_details": True})
+    return locked
+
+
+def assessment_authorise(
+    *,
+    assessment: Assessment,
+    by: User,
+    authorised_on: dt.date,
+    child_seen_on: dt.date | None,
+    factors: list[str],
+    needs_support: bool,
+    late_reason: str = "",
+) -> Assessment:
+    """A manager authorises an assessment with the factors it found. Meets the assessment clock."""
+    require(by, "casework.authorise")
+    factors = list(dict.fromkeys(factors))
+    if not factors:
+        raise DomainError("factors: choose the factors found, or 'No factors identified'")
+    unknown = [code for code in factors if code not in AssessmentFactor.values]
+    if unknown:
+        raise DomainError(f"factors: {', '.join(unknown)} not a factor code")
+    if NO_FACTORS in factors and len(factors) > 1:
+        raise DomainError("factors: 'No factors identified' stands alone (census rule 8869)")
+    with transaction.atomic():
+        locked = (
+            Assessment.objects.select_for_update()
+            .select_related("episode__contact")
+            .filter(pk=assessment.pk)
+            .first()
+        )
+        if locked is None:
+            raise NotFound("No such assessment.")
+        episode = locked.episode
+        _open(episode)
+        if locked.authorised_on is not None:
+            raise Conflict("The assessment is already authorised.", code="illegal_transition")
+        _not_future("authorised_on", authorised_on)
+        _not_before_referral("authorised_on", authorised_on, episode, "1103")
+        if authorised_on < locked.started_on:
+            raise DomainError(
+                f"authorised_on: cannot be before the assessment started on "
+                f"{locked.started_on:%d %B %Y}"
+            )
+        if child_seen_on is not None:
+            _not_future("child_seen_on", child_seen_on)
+            if child_seen_on < episode.referral_date:
+                raise DomainError("child_seen_on: cannot be before the referral")
+        days = working_days_between(episode.referral_date, authorised_on)
+        if days > ASSESSMENT_WORKING_DAYS and not late_reason.strip():
+            raise DomainError(
+                f"late_reason: the assessment took {days} working days from the referral; "
+                f"record why it took longer than {ASSESSMENT_WORKING_DAYS}"
+            )
+        locked.authorised_on = authorised_on
+        locked.child_seen_on = child_seen_on
+        locked.factors = factors
+        locked.needs_support = needs_support
+        locked.late_reason = late_reason.strip()
+        locked.authorised_by = by
+        locked.save()
+        clock_meet(
+            contact_id=episode.contact_id, kind=ClockKind.ASSESSMENT, at=_met_at(authorised_on)
+        )
+        _refresh_next_due(episode.contact_id)
+        audit_record(
+            actor=by,
+            action=Action.UPDATE,
+            obj=locked,
+            detail={"authorised_on": str(authorised_on), "factors": factors},
+        )
+    return locked
+
+
+def assessment_start(*, episode: CaseEpisode, by: User, started_on: dt.date) -> Assessment:
+    """Another assessment on an open referral (a change in the child's circumstances)."""
+    require(by, "casework.record")
+    _open(episode)
+    _not_future("started_on", started_on)
+    _not_before_referral("started_on", started_on, episode, "1103")
+    if episode.assessments.filter(authorised_on__isnull=True).exists():
+        raise Conflict(
+            "An assessment is still open: authorise it first.", code="illegal_transition"
+        )
+    with transaction.atomic():
+        assessment = Assessment.objects.create(episode=episode, started_on=started_on)
+        audit_record(
+            actor=by,
+            action=Action.CREATE,
+            obj=assessment,
+            detail={"episode": str(episode.pk), "started_on": str(started_on)},
+        )
+    return assessment
+
+
+def enquiry_start(
+    *, contact: Contact, discussion: Any, by: User, started_on: dt.date, icpc_target: dt.date
+) -> Section47:
+    """A section 47 enquiry for the child, initiated by the discussion (the meetings service calls
+    this when it records an outcome with an enquiry)."""
+    episode = episode_ensure(contact=contact, by=by, start_assessment=True)
+    enquiry, created = Section47.objects.get_or_create(
+        episode=episode,
+        discussion=discussion,
+        defaults={"started_on": started_on, "icpc_target": icpc_target, "recorded_by": by},
+    )
+    if created:
+        audit_record(
+            actor=by,
+            action=Action.CREATE,
+            obj=enquiry,
+            detail={"episode": str(episode.pk), "started_on": str(started_on)},
+        )
+    return enquiry
+
+
+def icpc_record(
+    *,
+    enquiry: Section47,
+    by: User,
+    icpc_on: dt.date | None,
+    not_required: bool,
+    led_to_plan: bool | None,
+) -> Section47:
+    """The initial child protection conference was held on `icpc_on` (meets the ICPC clock), or
+    the enquiry found that none is needed (stops it)."""
+    require(by, "casework.record")
+    if not_required and icpc_on is not None:
+        raise DomainError("icpc_on: a conference date and 'not required' cannot both be given")
+    if not not_required and icpc_on is None:
+        raise DomainError("icpc_on: give the conference date, or say that none is required")
+    if icpc_on is not None:
+        _not_future("icpc_on", icpc_on)
+        if not is_working_day(icpc_on):
+            raise DomainError(
+                f"icpc_on: {icpc_on:%A %d %B %Y} is not a working day (census rule 8875)"
+            )
+        if led_to_plan is None:
+            raise DomainError("led_to_plan: say whether the conference made a protection plan")
+    with transaction.atomic():
+        locked = (
+            Section47.objects.select_for_update()
+            .select_related("episode")
+            .filter(pk=enquiry.pk)
+            .first()
+        )
+        if locked is None:
+            raise NotFound("No such enquiry.")
+        episode = locked.episode
+        _open(episode)
+        if locked.icpc_on is not None or locked.icpc_not_required:
+            raise Conflict("The conference is already recorded.", code="illegal_transition")
+        if icpc_on is not None:
+            _not_before_referral("icpc_on", icpc_on, episode, "1104")
+            if icpc_on < locked.started_on:
+                raise DomainError(
+                    f"icpc_on: cannot be before the enquiry started on "
+                    f"{locked.started_on:%d %B %Y} (census rule 8615)"
+                )
+        locked.icpc_on = icpc_on
+        locked.icpc_not_required = not_required
+        locked.icpc_led_to_plan = led_to_plan if icpc_on is not None else None
+        locked.recorded_by = by
+        locked.save()
+        if icpc_on is not None:
+            clock_meet(contact_id=episode.contact_id, kind=ClockKind.ICPC, at=_met_at(icpc_on))
+        else:
+            clocks_stop(
+                contact_id=episode.contact_id,
+                kinds=[ClockKind.ICPC],
+                reason="The section 47 enquiry found no conference is needed",
+                at=clock.now(),
+            )
+        _refresh_next_due(episode.contact_id)
+        audit_record(
+            actor=by,
+            action=Action.UPDATE,
+            obj=locked,
+            detail={
+                "icpc_on": str(icpc_on) if icpc_on else None,
+                "not_required": not_required,
+                "led_to_plan": locked.icpc_led_to_plan,
+            },
+        )
+    return locked
+
+
+def plan_start(
+    *,
+    enquiry: Section47,
+    by: User,
+    category: str,
+    previous_plans: int,
+) -> ChildProtectionPlan:
+    """The child protection plan the conference made: it starts on the conference day (census
+    rule 2885)."""
+    require(by, "casework.record")
+    if category not in AbuseCategory.values:
+        raise DomainError(f"category: {category!r} is not a category of abuse")
+    if previous_plans < 0:
+        raise DomainError("previous_plans: cannot be negative")
+    with transaction.atomic():
+        locked = Section47.objects.select_for_update().select_related("episode").get(pk=enquiry.pk)
+        _open(locked.episode)
+        if not locked.icpc_led_to_plan or locked.icpc_on is None:
+            raise Conflict(
+                "Only a conference that made a plan starts one.", code="illegal_transition"
+            )
+        if locked.plans.exists():
+            raise Conflict("The conference's plan is already recorded.", code="illegal_transition")
+        plan = ChildProtectionPlan.objects.create(
+            episode=locked.episode,
+            enquiry=locked,
+            started_on=locked.icpc_on,
+            initial_category=category,
+            latest_category=category,
+            previous_plans=previous_plans,
+        )
+        audit_record(
+            actor=by,
+            action=Action.CREATE,
+            obj=plan,
+            detail={"started_on": str(plan.started_on), "category": category},
+        )
+    return plan
+
+
+def cin_plan_start(*, episode: CaseEpisode, by: User, started_on: dt.date) -> CINPlan:
+    require(by, "casework.record")
+    _open(episode)
+    _not_future("started_on", started_on)
+    _not_before_referral("started_on", started_on, episode, "4015")
+    if episode.cin_plans.filter(ended_on__isnull=True).exists():
+        raise Conflict("A children in need plan is already open.", code="illegal_transition")
+    with transaction.atomic():
+        plan = CINPlan.objects.create(episode=episode, started_on=started_on)
+        audit_record(
+            actor=by, action=Action.CREATE, obj=plan, detail={"started_on": str(started_on)}
+        )
+    return plan
+
+
+def episode_close(
+    *, episode: CaseEpisode, by: User, closed_on: dt.date, reason: str
+) -> CaseEpisode:
+    """Close the referral: no assessment or enquiry may be left open, and no activity may come
+    after the closure; open plans end on the day."""
+    require(by, "casework.record")
+    if reason not in ClosureReason.values:
+        raise DomainError(f"reason: {reason!r} is not a reason for closure")
+    _not_future("closed_on", closed_on)
+    with transaction.atomic():
+        locked = CaseEpisode.objects.select_for_update().get(pk=episode.pk)
+        _open(locked)
+        _not_before_referral("closed_on", closed_on, locked, "8820")
+        if locked.assessments.filter(authorised_on__isnull=True).exists():
+            raise DomainError("closed_on: an assessment is still open; authorise it first")
+        if locked.enquiries.filter(icpc_on__isnull=True, icpc_not_required=False).exists():
+            raise DomainError(
+                "closed_on: a section 47 enquiry has no conference or decision recorded"
+            )
+        latest = [
+            *(a.authorised_on for a in locked.assessments.all() if a.authorised_on),
+            *(e.icpc_on for e in locked.enquiries.all() if e.icpc_on),
+            *(p.started_on for p in locked.plans.all()),
+            *(p.started_on for p in locked.cin_plans.all()),
+        ]
+        if latest and closed_on < max(latest):
+            raise DomainError(
+                f"closed_on: cannot be before the last activity on {max(latest):%d %B %Y}"
+            )
+        locked.closed_on, locked.closure_reason = closed_on, reason
+        locked.save(update_fields=["closed_on", "closure_reason"])
+        locked.plans.filter(ended_on__isnull=True).update(ended_on=closed_on)
+        locked.cin_plans.filter(ended_on__isnull=True).update(ended_on=closed_on)
+        audit_record(
+            actor=by,
+            action=Action.UPDATE,
+            obj=locked,
+            detail={"closed_on": str(closed_on), "reason": reason},
+        )
+    return locked
