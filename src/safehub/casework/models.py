@@ -14,6 +14,7 @@ from django.db import models
 
 from safehub.casework.codes import (
     AbuseCategory,
+    AssessmentFactor,
     ClosureReason,
     Ethnicity,
     PrimaryNeed,
@@ -123,6 +124,12 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"Assessment from {self.started_on}"
+
+    @property
+    def factor_labels(self) -> list[tuple[str, str]]:
+        """The factors found, as (code, what it means)."""
+        labels = dict(AssessmentFactor.choices)
+        return [(code, labels.get(code, code)) for code in self.factors]
 
 
 class Section47(models.Model):

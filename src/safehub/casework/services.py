@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from safehub.accounts.models import AgencyKind, User
+from safehub.accounts.models import User
 from safehub.accounts.permissions import require
 from safehub.audit.models import Action
 from safehub.audit.services import audit_record
@@ -28,6 +28,12 @@ from safehub.casework.models import (
     CINPlan,
     Section47,
 )
+from safehub.casework.selectors import (
+    ASSESSMENT_WORKING_DAYS,
+    # The reads live in selectors; named here too for callers of the first draft.
+    episode_get,  # noqa: F401
+    episodes_in_scope,  # noqa: F401
+)
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound
 from safehub.referrals.models import Contact
@@ -41,7 +47,11 @@ from safehub.timescales.clocks import clock_meet, clocks_next_due, clocks_stop
 from safehub.timescales.models import ClockKind
 
 UPN_RE = re.compile(r"^[A-Za-z]\d{12}$|^[A-Za-z]\d{11}[A-Za-z]$")
-ASSESSMENT_WORKING_DAYS = 45
+
+
+def _long(day: dt.date) -> str:
+    """9 December 2026, as GOV.UK writes dates."""
+    return f"{day.day} {day:%B %Y}"
 
 
 def _today() -> dt.date:
@@ -66,25 +76,9 @@ def _not_future(field: str, day: dt.date | None) -> None:
 def _not_before_referral(field: str, day: dt.date, episode: CaseEpisode, rule: str) -> None:
     if day < episode.referral_date:
         raise DomainError(
-            f"{field}: cannot be before the referral on {episode.referral_date:%d %B %Y} "
+            f"{field}: cannot be before the referral on {_long(episode.referral_date)} "
             f"(census rule {rule})"
         )
-
-
-def episodes_in_scope(*, user: User) -> Any:
-    """A council's own episodes, for its hub staff; nobody else's."""
-    agency = user.agency
-    if agency is None or agency.kind != AgencyKind.CHILDREN_SERVICES:
-        return CaseEpisode.objects.none()
-    return CaseEpisode.objects.filter(local_authority=agency)
-
-
-def episode_get(*, episode_id: Any, user: User) -> CaseEpisode:
-    require(user, "casework.view")
-    episode = episodes_in_scope(user=user).select_related("contact").filter(pk=episode_id).first()
-    if episode is None:
-        raise NotFound("No such referral.")
-    return episode
 
 
 def episode_ensure(*, contact: Contact, by: User, start_assessment: bool) -> CaseEpisode:
@@ -124,7 +118,7 @@ def episode_ensure(*, contact: Contact, by: User, start_assessment: bool) -> Cas
 def _open(episode: CaseEpisode) -> None:
     if episode.closed_on is not None:
         raise Conflict(
-            f"The referral was closed on {episode.closed_on:%d %B %Y}.", code="illegal_transition"
+            f"The referral was closed on {_long(episode.closed_on)}.", code="illegal_transition"
         )
 
 
@@ -200,12 +194,20 @@ def assessment_authorise(
         if authorised_on < locked.started_on:
             raise DomainError(
                 f"authorised_on: cannot be before the assessment started on "
-                f"{locked.started_on:%d %B %Y}"
+                f"{_long(locked.started_on)}"
             )
         if child_seen_on is not None:
             _not_future("child_seen_on", child_seen_on)
             if child_seen_on < episode.referral_date:
-                raise DomainError("child_seen_on: cannot be before the referral")
+                raise DomainError(
+                    f"child_seen_on: cannot be before the referral on "
+                    f"{_long(episode.referral_date)}"
+                )
+            if child_seen_on > authorised_on:
+                raise DomainError(
+                    "child_seen_on: the child is seen during the assessment, not after it "
+                    "was authorised"
+                )
         days = working_days_between(episode.referral_date, authorised_on)
         if days > ASSESSMENT_WORKING_DAYS and not late_reason.strip():
             raise DomainError(
@@ -235,20 +237,21 @@ def assessment_authorise(
 def assessment_start(*, episode: CaseEpisode, by: User, started_on: dt.date) -> Assessment:
     """Another assessment on an open referral (a change in the child's circumstances)."""
     require(by, "casework.record")
-    _open(episode)
     _not_future("started_on", started_on)
-    _not_before_referral("started_on", started_on, episode, "1103")
-    if episode.assessments.filter(authorised_on__isnull=True).exists():
-        raise Conflict(
-            "An assessment is still open: authorise it first.", code="illegal_transition"
-        )
     with transaction.atomic():
-        assessment = Assessment.objects.create(episode=episode, started_on=started_on)
+        locked = CaseEpisode.objects.select_for_update().get(pk=episode.pk)
+        _open(locked)
+        _not_before_referral("started_on", started_on, locked, "1103")
+        if locked.assessments.filter(authorised_on__isnull=True).exists():
+            raise Conflict(
+                "An assessment is still open: authorise it first.", code="illegal_transition"
+            )
+        assessment = Assessment.objects.create(episode=locked, started_on=started_on)
         audit_record(
             actor=by,
             action=Action.CREATE,
             obj=assessment,
-            detail={"episode": str(episode.pk), "started_on": str(started_on)},
+            detail={"episode": str(locked.pk), "started_on": str(started_on)},
         )
     return assessment
 
@@ -293,7 +296,7 @@ def icpc_record(
         _not_future("icpc_on", icpc_on)
         if not is_working_day(icpc_on):
             raise DomainError(
-                f"icpc_on: {icpc_on:%A %d %B %Y} is not a working day (census rule 8875)"
+                f"icpc_on: {icpc_on:%A} {_long(icpc_on)} is not a working day (census rule 8875)"
             )
         if led_to_plan is None:
             raise DomainError("led_to_plan: say whether the conference made a protection plan")
@@ -315,7 +318,7 @@ def icpc_record(
             if icpc_on < locked.started_on:
                 raise DomainError(
                     f"icpc_on: cannot be before the enquiry started on "
-                    f"{locked.started_on:%d %B %Y} (census rule 8615)"
+                    f"{_long(locked.started_on)} (census rule 8615)"
                 )
         locked.icpc_on = icpc_on
         locked.icpc_not_required = not_required
@@ -368,6 +371,15 @@ def plan_start(
             )
         if locked.plans.exists():
             raise Conflict("The conference's plan is already recorded.", code="illegal_transition")
+        # A children in need plan does not run alongside a protection plan (census rule 4001):
+        # it ends the day the protection plan starts.
+        ended = [
+            str(p.pk)
+            for p in locked.episode.cin_plans.filter(
+                ended_on__isnull=True, started_on__lte=locked.icpc_on
+            )
+        ]
+        locked.episode.cin_plans.filter(pk__in=ended).update(ended_on=locked.icpc_on)
         plan = ChildProtectionPlan.objects.create(
             episode=locked.episode,
             enquiry=locked,
@@ -380,20 +392,32 @@ def plan_start(
             actor=by,
             action=Action.CREATE,
             obj=plan,
-            detail={"started_on": str(plan.started_on), "category": category},
+            detail={
+                "started_on": str(plan.started_on),
+                "category": category,
+                "cin_plans_ended": ended,
+            },
         )
     return plan
 
 
 def cin_plan_start(*, episode: CaseEpisode, by: User, started_on: dt.date) -> CINPlan:
+    """A children in need plan on an open referral; one open at a time."""
     require(by, "casework.record")
-    _open(episode)
     _not_future("started_on", started_on)
-    _not_before_referral("started_on", started_on, episode, "4015")
-    if episode.cin_plans.filter(ended_on__isnull=True).exists():
-        raise Conflict("A children in need plan is already open.", code="illegal_transition")
     with transaction.atomic():
-        plan = CINPlan.objects.create(episode=episode, started_on=started_on)
+        locked = CaseEpisode.objects.select_for_update().get(pk=episode.pk)
+        _open(locked)
+        _not_before_referral("started_on", started_on, locked, "4015")
+        if locked.cin_plans.filter(ended_on__isnull=True).exists():
+            raise Conflict("A children in need plan is already open.", code="illegal_transition")
+        if locked.plans.filter(ended_on__isnull=True).exists():
+            raise Conflict(
+                "The child is on a child protection plan: a children in need plan cannot run "
+                "alongside it (census rule 4001).",
+                code="illegal_transition",
+            )
+        plan = CINPlan.objects.create(episode=locked, started_on=started_on)
         audit_record(
             actor=by, action=Action.CREATE, obj=plan, detail={"started_on": str(started_on)}
         )
@@ -413,24 +437,40 @@ def episode_close(
         locked = CaseEpisode.objects.select_for_update().get(pk=episode.pk)
         _open(locked)
         _not_before_referral("closed_on", closed_on, locked, "8820")
+        # Where the referral stands, not what was typed: a conflict (409), as for any act on a
+        # record in the wrong state.
         if locked.assessments.filter(authorised_on__isnull=True).exists():
-            raise DomainError("closed_on: an assessment is still open; authorise it first")
-        if locked.enquiries.filter(icpc_on__isnull=True, icpc_not_required=False).exists():
-            raise DomainError(
-                "closed_on: a section 47 enquiry has no conference or decision recorded"
+            raise Conflict(
+                "An assessment is still open: authorise it before closing the referral.",
+                code="illegal_transition",
             )
+        if locked.enquiries.filter(icpc_on__isnull=True, icpc_not_required=False).exists():
+            raise Conflict(
+                "A section 47 enquiry has no conference, nor a decision that none is needed: "
+                "record it before closing the referral.",
+                code="illegal_transition",
+            )
+        assessments = list(locked.assessments.all())
+        enquiries = list(locked.enquiries.all())
+        plans = list(locked.plans.all())
+        cin_plans = list(locked.cin_plans.all())
         latest = [
-            *(a.authorised_on for a in locked.assessments.all() if a.authorised_on),
-            *(e.icpc_on for e in locked.enquiries.all() if e.icpc_on),
-            *(p.started_on for p in locked.plans.all()),
-            *(p.started_on for p in locked.cin_plans.all()),
+            *(a.started_on for a in assessments),
+            *(a.authorised_on for a in assessments if a.authorised_on),
+            *(e.started_on for e in enquiries),
+            *(e.icpc_on for e in enquiries if e.icpc_on),
+            *(p.started_on for p in plans),
+            *(p.started_on for p in cin_plans),
         ]
         if latest and closed_on < max(latest):
             raise DomainError(
-                f"closed_on: cannot be before the last activity on {max(latest):%d %B %Y}"
+                f"closed_on: cannot be before the last activity on {_long(max(latest))}"
             )
         locked.closed_on, locked.closure_reason = closed_on, reason
-        locked.save(update_fields=["closed_on", "closure_reason"])
+        # Closed with nothing done after the referral: the census's ReferralNFA (rules
+        # 8831/8832/4000 then ask that no activity follows).
+        locked.referral_nfa = not (assessments or enquiries or plans or cin_plans)
+        locked.save(update_fields=["closed_on", "closure_reason", "referral_nfa"])
         locked.plans.filter(ended_on__isnull=True).update(ended_on=closed_on)
         locked.cin_plans.filter(ended_on__isnull=True).update(ended_on=closed_on)
         audit_record(

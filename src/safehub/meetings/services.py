@@ -1031,9 +1031,10 @@ def _enquiry_record(
     """The child's section 47 enquiry, initiated here unless one started by an earlier discussion
     is still open (its conference not yet recorded): the census counts the initiating one."""
     episode = getattr(contact, "episode", None)
-    if episode is not None and episode.enquiries.filter(
-        icpc_on__isnull=True, icpc_not_required=False
-    ).exists():
+    if (
+        episode is not None
+        and episode.enquiries.filter(icpc_on__isnull=True, icpc_not_required=False).exists()
+    ):
         return
     held_on = london_date(held_at)
     enquiry_start(

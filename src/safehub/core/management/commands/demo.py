@@ -165,6 +165,7 @@ class Command(BaseCommand):
         """What the hubs did before today: Wirral's strategy discussions, then every council's
         screening decisions on the contacts received more than a day ago."""
         from safehub.accounts.models import AgencyKind, User
+        from safehub.casework.demo import demo_casework
         from safehub.core import clock
         from safehub.meetings.demo import DemoPeople, demo_discussions
         from safehub.meetings.models import StrategyDiscussion
@@ -196,9 +197,16 @@ class Command(BaseCommand):
         with transaction.atomic():
             made = demo_discussions(people=people)
             decided = demo_screening(staff=staff, before=clock.now() - dt.timedelta(days=1))
+            casework = demo_casework(staff=staff)
         self.stdout.write(
             f"Recorded {decided} screening decisions, and {len(made)} strategy discussions in "
             "Wirral's hub."
+        )
+        self.stdout.write(
+            f"Recorded the casework: {casework.authorised} assessments authorised "
+            f"({casework.late} after 45 working days), {casework.conferences} conferences, "
+            f"{casework.plans} protection plans, {casework.cin_plans} children in need plans, "
+            f"{casework.closed} referrals closed ({casework.older} older referrals added)."
         )
 
     def _print_logins(self, logins: dict[str, Any], bind: str) -> None:
