@@ -1,0 +1,418 @@
+"""The person-linkage model: Splink 5 comparisons and blocking rules for people in England.
+
+Each comparison is built from what goes wrong between one agency's record of a person and
+another's (issue 4, item 7): nicknames and other spellings of a given name, a middle name used as
+the first, hyphenated and changed surnames (children change surname more often than anyone),
+day and month of birth swapped, a digit of a child's date of birth wrong, postcodes with and
+without the space or with a letter wrong. `safehub_settings()` is the model definition;
+`baseline_settings()` is plain Splink with its library comparisons, for contrast in the docs.
+
+Household evidence (same mother, same address as a sibling) needs the person index's
+relationships, which do not exist yet: `household_comparison()` is where it will go.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pyarrow as pa
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
+from splink.internals.comparison_creator import ComparisonCreator
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
+
+MODEL_FORMAT = "safehub-linkage-model"
+MODEL_VERSION = 1
+
+# The columns of a model row (features.model_row), typed so that a column that happens to be all
+# empty still has the right type in DuckDB.
+SCHEMA = pa.schema(
+    [
+        ("unique_id", pa.string()),
+        ("source", pa.string()),
+        ("given_name", pa.string()),
+        ("given_all", pa.list_(pa.string())),
+        ("given_groups", pa.list_(pa.string())),
+        ("family_name", pa.string()),
+        ("family_parts", pa.list_(pa.string())),
+        ("family_sx", pa.string()),
+        ("name_pair", pa.string()),
+        ("dob", pa.string()),
+        ("dob_y", pa.int32()),
+        ("dob_m", pa.int32()),
+        ("dob_d", pa.int32()),
+        ("is_child", pa.bool_()),
+        ("sex", pa.string()),
+        ("address_line1", pa.string()),
+        ("town", pa.string()),
+        ("postcode", pa.string()),
+        ("postcode_sector", pa.string()),
+        ("postcode_district", pa.string()),
+        ("nhs_number", pa.string()),
+        ("upn", pa.string()),
+    ]
+)
+
+# The blocking rules that choose candidate pairs. Each is an equality on stored keys, so that the
+# same rule is an index lookup when one new person is matched against the index.
+BLOCKING_KEYS: list[tuple[str, ...]] = [
+    ("dob",),
+    ("family_sx", "dob_y"),
+    ("postcode",),
+    ("name_pair",),
+    ("given_name", "dob_y"),
+    ("given_name", "family_sx"),
+    ("address_line1",),
+    ("nhs_number",),
+    ("upn",),
+]
+
+# EM is run once per block; each comparison is estimated in a block that does not use it, and
+# Splink averages a comparison's m over the blocks that estimate it. Not the postcode: pairs that
+# share one are mostly a household (mother and child, brothers), and EM takes them for matches.
+TRAINING_BLOCKS: list[tuple[str, ...]] = [
+    ("dob",),
+    ("given_name", "family_name"),
+]
+
+# A different first name with the same family name and the same date of birth is what twins look
+# like, and that level has a weight set by hand (log2(m/u) = FIXED_WEIGHT) rather than estimated:
+# EM cannot learn how strongly it speaks against a match, because the surname, address and date
+# of birth that twins share each count for one. It is kept that narrow (same date, not a missing
+# one; a surname at most a typo away) because a record whose first name was replaced outright is
+# the commoner error elsewhere (FEBRL4 has hundreds). A date of birth a generation away (not one
+# wrong digit) has its own level, set too but milder (GENERATION_WEIGHT): EM blocked on names takes
+# a father and son of the same name for one person, while a date replaced outright is a common
+# error elsewhere.
+FIXED_WEIGHT = -20.0
+GENERATION_YEARS = 15
+GENERATION_WEIGHT = -6.0
+
+
+# Pairs of records sampled at random to estimate u. More is more precise and slower: 1.5 million
+# take about 15 s on two cores and see a same-date-of-birth pair a hundred times in 100,000 records.
+U_SAMPLE_PAIRS = 1.5e6
+
+
+def _fixed(level: ComparisonLevelCreator, weight: float = FIXED_WEIGHT) -> ComparisonLevelCreator:
+    return level.configure(
+        m_probability=2**weight,
+        u_probability=1.0,
+        fix_m_probability=True,
+        fix_u_probability=True,
+    )
+
+
+def _level(sql: str, label: str) -> cll.CustomLevel:
+    return cll.CustomLevel(sql, label, base_dialect_str="duckdb")
+
+
+def _null(*cols: str) -> ComparisonLevelCreator:
+    sql = " OR ".join(f'"{c}_l" IS NULL OR "{c}_r" IS NULL' for c in cols)
+    return _level(sql, f"{'/'.join(cols)} missing").configure(is_null_level=True)
+
+
+def _jw(col: str, at: float) -> str:
+    return f'jaro_winkler_similarity("{col}_l", "{col}_r") >= {at}'
+
+
+def given_name_comparison() -> cl.CustomComparison:
+    unrelated = (
+        f'NOT {_jw("given_name", 0.8)} AND NOT list_has_any("given_groups_l", "given_groups_r") '
+        'AND NOT list_has_any("given_all_l", "given_all_r")'
+    )
+    # The date is compared by its parts, not by `dob`, so that EM blocked on `dob` still
+    # estimates this comparison (Splink leaves out a comparison that uses a blocking column).
+    same_dob = " AND ".join(f'"dob_{p}_l" = "dob_{p}_r"' for p in "ymd")
+    family = _jw("family_name", 0.92)
+    twins = f"{unrelated} AND {same_dob} AND {family}"
+    return cl.CustomComparison(
+        output_column_name="given_name",
+        comparison_levels=[
+            _null("given_name"),
+            cll.ExactMatchLevel("given_name", term_frequency_adjustments=True),
+            cll.ArrayIntersectLevel("given_groups", 1).configure(
+                label_for_charts="same name or a nickname of it (Bill/William)"
+            ),
+            _level(_jw("given_name", 0.92), "given name very similar"),
+            cll.ArrayIntersectLevel("given_all", 1).configure(
+                label_for_charts="a given name in common (middle name used)"
+            ),
+            _level(_jw("given_name", 0.8), "given name similar"),
+            _level(
+                'jaro_winkler_similarity("given_name_l", "family_name_r") >= 0.9',
+                "given name is the other's family name (names transposed)",
+            ),
+            _fixed(
+                _level(twins, "different given name, same family name and date of birth (twins)")
+            ),
+            cll.ElseLevel(),
+        ],
+        comparison_description="given name",
+    )
+
+
+def family_name_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="family_name",
+        comparison_levels=[
+            _null("family_name"),
+            cll.ExactMatchLevel("family_name", term_frequency_adjustments=True),
+            cll.ArrayIntersectLevel("family_parts", 1).configure(
+                label_for_charts="one part of a double-barrelled surname"
+            ),
+            _level(_jw("family_name", 0.92), "family name very similar"),
+            _level(_jw("family_name", 0.8), "family name similar"),
+            _level(
+                'jaro_winkler_similarity("family_name_l", "given_name_r") >= 0.9',
+                "family name is the other's given name (names transposed)",
+            ),
+            _level(
+                '"is_child_l" AND "is_child_r"',
+                "different family name, both children (a child's surname changes)",
+            ),
+            cll.ElseLevel(),
+        ],
+        comparison_description="family name",
+    )
+
+
+def date_of_birth_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            _null("dob"),
+            cll.ExactMatchLevel("dob"),
+            _level(
+                '"dob_y_l" = "dob_y_r" AND "dob_m_l" = "dob_d_r" AND "dob_d_l" = "dob_m_r"',
+                "day and month swapped",
+            ),
+            _level('damerau_levenshtein("dob_l", "dob_r") <= 1', "one digit wrong or two swapped"),
+            _level('levenshtein("dob_l", "dob_r") <= 2', "two digits wrong"),
+            _level('"dob_y_l" = "dob_y_r"', "same year of birth only"),
+            _fixed(
+                _level(
+                    f'abs("dob_y_l" - "dob_y_r") >= {GENERATION_YEARS}',
+                    f"born {GENERATION_YEARS} or more years apart (a parent and child?)",
+                ),
+                GENERATION_WEIGHT,
+            ),
+            cll.ElseLevel(),
+        ],
+        comparison_description="date of birth",
+    )
+
+
+def address_comparison() -> cl.CustomComparison:
+    """Postcode and first address line as one comparison: they move together when a family moves,
+    so counting them apart would count one fact twice."""
+    pc = '"postcode_l" = "postcode_r"'
+    line_same = '"address_line1_l" = "address_line1_r"'
+    line_close = _jw("address_line1", 0.88)
+    null = (
+        '("postcode_l" IS NULL OR "postcode_r" IS NULL) AND '
+        '("address_line1_l" IS NULL OR "address_line1_r" IS NULL)'
+    )
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            _level(null, "address missing").configure(is_null_level=True),
+            _level(f"{pc} AND {line_same}", "same postcode and address"),
+            _level(f"{pc} AND {line_close}", "same postcode, similar address"),
+            _level(line_same, "same address, postcode differs or missing"),
+            _level(
+                f'damerau_levenshtein("postcode_l", "postcode_r") <= 1 AND {line_close}',
+                "postcode one character out, similar address",
+            ),
+            _level(pc, "same postcode, address differs or missing"),
+            _level(line_close, "similar address, another postcode"),
+            _level(
+                f'"postcode_sector_l" = "postcode_sector_r" AND {line_close}',
+                "same postcode sector, similar address",
+            ),
+            _level('"postcode_sector_l" = "postcode_sector_r"', "same postcode sector"),
+            _level('"postcode_district_l" = "postcode_district_r"', "same postcode district"),
+            _level(
+                'damerau_levenshtein("postcode_l", "postcode_r") <= 1',
+                "postcode one character out",
+            ),
+            cll.ElseLevel(),
+        ],
+        comparison_description="address",
+    )
+
+
+def town_comparison() -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name="town",
+        comparison_levels=[
+            _null("town"),
+            cll.ExactMatchLevel("town"),
+            _level(_jw("town", 0.88), "town similar"),
+            cll.ElseLevel(),
+        ],
+        comparison_description="town",
+    )
+
+
+def _exact(col: str, description: str) -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name=col,
+        comparison_levels=[_null(col), cll.ExactMatchLevel(col), cll.ElseLevel()],
+        comparison_description=description,
+    )
+
+
+def household_comparison() -> cl.CustomComparison | None:
+    """Hook for issue 4 item 7: a child's household as evidence (same mother, same address as a
+    sibling). It needs relationships from the person index; until then there is none."""
+    return None
+
+
+OPTIONAL_COLUMNS = ("town", "sex", "nhs_number", "upn")
+
+
+def safehub_comparisons(*, columns: set[str] | None = None) -> list[ComparisonCreator]:
+    """The comparisons; with `columns`, only those of OPTIONAL_COLUMNS that are in it: a model
+    trained on records that never carry a column cannot estimate its levels."""
+    optional = {
+        "town": town_comparison,
+        "sex": lambda: _exact("sex", "sex"),
+        "nhs_number": lambda: _exact("nhs_number", "NHS number"),
+        "upn": lambda: _exact("upn", "unique pupil number"),
+    }
+    comparisons: list[ComparisonCreator] = [
+        given_name_comparison(),
+        family_name_comparison(),
+        date_of_birth_comparison(),
+        address_comparison(),
+    ]
+    comparisons += [make() for col, make in optional.items() if columns is None or col in columns]
+    household = household_comparison()
+    if household is not None:
+        comparisons.append(household)
+    return comparisons
+
+
+def safehub_settings(
+    *, retain_columns: bool = True, columns: set[str] | None = None
+) -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=list[ComparisonCreator | dict[str, Any]](safehub_comparisons(columns=columns)),
+        blocking_rules_to_generate_predictions=[block_on(*keys) for keys in BLOCKING_KEYS],
+        retain_matching_columns=retain_columns,
+        retain_intermediate_calculation_columns=retain_columns,
+        additional_columns_to_retain=["source"] if retain_columns else [],
+        max_iterations=20,
+    )
+
+
+def baseline_settings() -> SettingsCreator:
+    """Plain Splink: its library comparisons on the same columns, nothing English about them."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            cl.NameComparison("given_name"),
+            cl.NameComparison("family_name"),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+            cl.PostcodeComparison("postcode"),
+            cl.ExactMatch("address_line1"),
+            cl.ExactMatch("town"),
+            cl.ExactMatch("sex"),
+            cl.ExactMatch("nhs_number"),
+            cl.ExactMatch("upn"),
+        ],
+        blocking_rules_to_generate_predictions=[block_on(*keys) for keys in BLOCKING_KEYS],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def register_rows(db_api: DuckDBAPI, rows: list[dict[str, Any]], name: str = "people") -> Any:
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    return db_api.register(table, dataset_display_name=name)
+
+
+def train(linker: Linker, *, record_count: int, seed: int = 42, floor: bool = True) -> None:
+    """Estimate the model by random sampling (u) and expectation maximisation (m); `floor=False`
+    leaves EM's estimates as they are (for the plain-Splink baseline)."""
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [
+            block_on("given_name", "family_name", "dob"),
+            block_on("nhs_number"),
+            block_on("upn"),
+        ],
+        recall=0.65,
+    )
+    all_pairs = record_count * (record_count - 1) / 2
+    training.estimate_u_using_random_sampling(
+        max_pairs=min(U_SAMPLE_PAIRS, max(all_pairs, 1.0)), seed=seed
+    )
+    for keys in TRAINING_BLOCKS:
+        # Bounded, so that a large file (where a block like date of birth grows quadratically)
+        # trains in the same time and memory as a small one.
+        training.estimate_parameters_using_expectation_maximisation(
+            block_on(*keys), estimate_without_term_frequencies=True, max_pairs=2e6
+        )
+
+    if floor:
+        floor_special_levels(linker)
+
+
+def floor_special_levels(linker: Linker) -> None:
+    """No level may count against a match more than "all other comparisons" does.
+
+    Every level between exact and else is a closer kind of agreement than else (a nickname, a
+    swapped day and month, transposed names). When the training data has none of a kind, EM gives
+    it an m near zero and a weight of -30 or -80, which would veto a true match that happens to
+    look that way; such a level gets the else level's weight instead."""
+    for comparison in linker._settings_obj.comparisons:
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        if not levels:
+            continue
+        else_level = levels[-1]
+        m_else, u_else = else_level.m_probability, else_level.u_probability
+        if not (m_else and u_else):
+            continue
+        for level in levels[:-1]:
+            if level._fix_m_probability:
+                continue
+            m, u = level._m_probability, level.u_probability
+            if not u:
+                continue
+            if not isinstance(m, float) or m / u < m_else / u_else:
+                level.m_probability = u * m_else / u_else
+
+
+def probability_to_weight(p: float) -> float:
+    return math.log2(p / (1 - p))
+
+
+def compare_levels(left: dict[str, Any], right: dict[str, Any]) -> dict[str, str]:
+    """The level each comparison puts a pair of model rows in, by its label: the evidence a
+    worker will read ("same name or a nickname of it", "day and month swapped")."""
+    db_api = DuckDBAPI()
+    table = register_rows(db_api, [left, right], "pair")
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=list[ComparisonCreator | dict[str, Any]](safehub_comparisons()),
+        blocking_rules_to_generate_predictions=[CustomRule("1=1")],
+        retain_intermediate_calculation_columns=True,
+    )
+    linker = Linker(table, settings, log_level=None)
+    row = linker.inference.predict(warning_mode="never").as_record_list()[0]
+    labels = {}
+    for comparison in linker._settings_obj.comparisons:
+        gamma = row[f"gamma_{comparison.output_column_name}"]
+        level = next(
+            lv for lv in comparison.comparison_levels if lv.comparison_vector_value == gamma
+        )
+        labels[comparison.output_column_name] = level.label_for_charts
+    return labels
