@@ -5,9 +5,15 @@ safehub apiclient create --force CODE --name NAME | list | rotate PREFIX | revok
 safehub audit seal | verify [--anchor SEQ:HASH] | export --from DATE --to DATE -o FILE.csv
 safehub generate --notifications N [--seed S] [--start DATE] [--days D] -o FILE.jsonl
 safehub import FILE.jsonl|FILE.json
+safehub linkage evaluate --records R.csv --truth T.csv [--json] [--baseline]
+safehub linkage train --records R.csv [-o model.json]
+safehub linkage generate --people N [--seed S] -o people.csv --truth truth.csv
+safehub linkage febrl4 -o records.csv --truth truth.csv   (needs the dev extra)
 safehub reference load [--agencies CSV] [--districts CSV]
 safehub twofactor reset USERNAME [--reason TEXT]
 safehub retention run [--dry-run] [--limit N] | rules
+safehub export cin-census --council CODE --year YYYY -o FILE.xml [--check]
+safehub export annex-a --council CODE [--from DATE] [--to DATE] -o FILE.xlsx
 safehub migrate | createsuperuser | check | ...   (any Django management command)
 """
 

@@ -144,12 +144,14 @@ INSTALLED_APPS = [
     "safehub.risk",
     "safehub.audit",
     "safehub.intake",
+    "safehub.people",
     "safehub.referrals",
     "safehub.meetings",
     "safehub.sharing",
     "safehub.casework",
     "safehub.returns",
     "safehub.encompass",
+    "safehub.reports",
     "safehub.web",
 ]
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("strategy-discussions/", include("safehub.meetings.urls")),
     path("sharing/", include("safehub.sharing.urls")),
     path("audit/", include("safehub.audit.urls")),
+    path("reports/", include("safehub.reports.urls")),
     path("casework/", include("safehub.casework.urls")),
     path("returns/", include("safehub.returns.urls")),
     path("sign-in/", SignInView.as_view(), name="login"),

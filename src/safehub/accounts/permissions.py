@@ -68,8 +68,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "alert.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.HEAD_OF_SERVICE}),
     # The sharing decisions made by, to or about one's own agency, and their export.
     "sharing.view": frozenset({R.HUB_MANAGER, R.AUDITOR}),
-    # The council's figures: aggregates, no child.
+    # The performance dashboard: the council's figures (a force's analyst: the force's, across
+    # the councils its notices reached); aggregates, the contacts behind a number only with
+    # contact.view.
     "report.view": frozenset({R.HUB_MANAGER, R.HEAD_OF_SERVICE, R.ANALYST}),
+    # The council's statutory returns as files: Ofsted's Annex A lists and the DfE CIN census.
+    # Child-level (an identifier, date of birth, sex, ethnicity, what happened and when; no
+    # name), so only those who answer for them: the hub's managers, the head of service and the
+    # performance analysts who prepare them. Every download is audited with its SHA-256.
+    "returns.export": frozenset({R.HUB_MANAGER, R.HEAD_OF_SERVICE, R.ANALYST}),
+    # The national dashboard: counts by force and council, no child and no drill-down. For the
+    # people who compare authorities (GUIDE: analysts, heads of service, force leads).
+    "report.national": frozenset({R.HEAD_OF_SERVICE, R.ANALYST}),
     # Casework after the front door: the referral, its assessment, section 47 enquiry, conference
     # and plans, as the statutory returns need them. Managers authorise assessments.
     "casework.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.HEAD_OF_SERVICE}),

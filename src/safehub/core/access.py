@@ -74,9 +74,26 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "discussion.respond": "reply to an invitation and answer a request, for their own agency",
     "sharing.view": "see and export the sharing decisions made by, to or about their agency",
-    "report.view": "read their council's figures (counts, no child)",
+    "report.view": (
+        "read the performance dashboard of their council (a force's staff: of their force, across "
+        "the councils its notices reached): counts, no child; with `contact.view`, follow a "
+        "number to the contacts behind it"
+    ),
+    "report.national": "read the national dashboard: counts by force and council, no child",
+    "returns.export": (
+        "download their council's statutory returns: Ofsted's Annex A lists and the DfE CIN "
+        "census (child-level, no name; each download audited with its SHA-256)"
+    ),
     "audit.export": "download the audit log of their own agency's people, for a period",
     "alert.view": "see the deadlines escalated to them (worker, manager, head of service)",
+    "casework.view": (
+        "see their council's referrals to children's social care: assessments, section 47 "
+        "enquiries, conferences and plans"
+    ),
+    "casework.record": (
+        "record what the returns need: the child's details, the conference, plans, closure"
+    ),
+    "casework.authorise": "authorise an assessment, with the factors it found",
 }
 
 # The kinds of record a URL names, the permission without which a person sees none of them, and
@@ -112,6 +129,11 @@ SCOPES: dict[str, tuple[str, str]] = {
         "discussion.view",
         "hub staff: their council's discussions; a police, health, school or domestic abuse "
         "practitioner: those their agency is invited to (another agency's: 404)",
+    ),
+    "episode": (
+        "casework.view",
+        "hub staff: their own council's referrals (and the assessments, enquiries and plans "
+        "they hold)",
     ),
     "notification": (
         "contact.view",
@@ -255,6 +277,37 @@ PAGES: dict[str, Access] = {
     ),
     "meetings:respond": Access("discussion.respond", ("POST",), scope=("discussion",)),
     "meetings:answer": Access("discussion.respond", ("POST",), scope=("discussion",)),
+    "casework:episode_list": Access(
+        "casework.view", audited=True, note="the council's open referrals, soonest deadline first"
+    ),
+    "casework:episode_detail": Access("casework.view", scope=("episode",), audited=True),
+    "casework:child_details": Access(
+        "casework.record", ("GET", "POST"), scope=("episode",), audited=True
+    ),
+    "casework:assessment_start": Access(
+        "casework.record", ("GET", "POST"), scope=("episode",), audited=True
+    ),
+    "casework:assessment_authorise": Access(
+        "casework.authorise",
+        ("GET", "POST"),
+        scope=("episode",),
+        audited=True,
+        note="a manager, with the factors found; meets the assessment deadline",
+    ),
+    "casework:conference": Access(
+        "casework.record",
+        ("GET", "POST"),
+        scope=("episode",),
+        audited=True,
+        note="the initial child protection conference (on a working day), or that none is needed",
+    ),
+    "casework:plan_start": Access(
+        "casework.record", ("GET", "POST"), scope=("episode",), audited=True
+    ),
+    "casework:cin_plan_start": Access(
+        "casework.record", ("GET", "POST"), scope=("episode",), audited=True
+    ),
+    "casework:close": Access("casework.record", ("GET", "POST"), scope=("episode",), audited=True),
     "sharing:decision_list": Access("sharing.view", audited=True),
     "audit:export": Access(
         "audit.export",
@@ -263,6 +316,35 @@ PAGES: dict[str, Access] = {
         "itself an audit event with the file's SHA-256",
     ),
     "sharing:decision_export": Access("sharing.view", audited=True),
+    "returns:index": Access(
+        "returns.export",
+        audited=True,
+        note=(
+            "the asker's own council's Annex A (for a period) and CIN census (for a year); each "
+            "download is an audit event with the file's SHA-256, and a census that fails the "
+            "schema or a DfE rule is not given, its problems listed with the rule and the child"
+        ),
+    ),
+    "reports:dashboard": Access(
+        "report.view",
+        audited=True,
+        note="the asker's council's figures (a force's: the force's), for a period; counts only",
+    ),
+    "reports:csv": Access(
+        "report.view", audited=True, note="one figure of that dashboard as CSV (counts only)"
+    ),
+    "reports:national": Access(
+        "report.national", audited=True, note="counts by force and council; no drill-down"
+    ),
+    "reports:national_csv": Access("report.national", audited=True),
+    "reports:contacts": Access(
+        "contact.view",
+        audited=True,
+        note=(
+            "the contacts behind one number of the dashboard: only those the asker may see in "
+            "the triage queue, of their own council (or force)"
+        ),
+    ),
     "admin/login/": Access(
         PUBLIC, ("GET", "POST"), note="the admin's sign-in: the same page and lockout as sign-in"
     ),
@@ -508,7 +590,8 @@ def access_doc() -> str:
         *_paragraph(
             "The **integration client** (a police force's records system, with a bearer token) "
             "holds no permission: it sends, amends and reads back its own force's notifications, "
-            "as the API table says. Analysts read their council's figures (counts, no child); "
+            "as the API table says. Analysts read their council's figures (counts, no child) "
+            "and download its statutory returns (child-level, without names); "
             "auditors the sharing decisions and who has seen a child's record (not the record "
             "itself); administrators hold no permission, and none of them sees a child's "
             "record. The Django admin is reached with `is_staff`, whatever the roles (it never "

@@ -133,6 +133,17 @@ FORMS: dict[str, dict[str, Any]] = {
     },
     "meetings:respond": {"response": "accepted"},
     "meetings:answer": {"share": "yes", "answer": "Known to us.", "consent": "not_required"},
+    "casework:child_details": {"upn": "", "upn_unknown": "UN1", "ethnicity": "WBRI"},
+    "casework:assessment_start": {"started_on": "2026-11-24"},
+    "casework:assessment_authorise": {
+        "authorised_on": "2026-11-24",
+        "factors": ["3A", "3B"],
+        "needs_support": "yes",
+    },
+    "casework:conference": {"held": "yes", "icpc_on": "2026-11-24", "led_to_plan": "yes"},
+    "casework:plan_start": {"category": "EMO", "previous_plans": "0"},
+    "casework:cin_plan_start": {"started_on": "2026-11-24"},
+    "casework:close": {"closed_on": "2026-11-24", "reason": "RC8"},
 }
 
 # Where the matrix and the code disagree today: each is asserted as it should be, expected to
@@ -261,8 +272,50 @@ WRONG_STATE["meetings:discussion_call"] = WrongState(
     data=lambda r: FORMS["meetings:discussion_call"](r),  # type: ignore[operator]
 )
 
+
+def _authorised(records: Records) -> None:
+    from safehub.casework.services import assessment_authorise
+
+    o = records.objects
+    assessment_authorise(
+        assessment=o["assessment"],
+        by=o["manager"],
+        authorised_on=dt.date(2026, 11, 24),
+        child_seen_on=None,
+        factors=["3B"],
+        needs_support=False,
+    )
+
+
+def _no_conference_needed(records: Records) -> None:
+    from safehub.casework.services import icpc_record
+
+    o = records.objects
+    icpc_record(enquiry=o["enquiry"], by=o["manager"], icpc_on=None, not_required=True,
+                led_to_plan=None)  # fmt: skip
+
+
+def _cin_plan_started(records: Records) -> None:
+    from safehub.casework.services import cin_plan_start
+
+    o = records.objects
+    cin_plan_start(episode=o["episode"], by=o["manager"], started_on=dt.date(2026, 11, 24))
+
+
+# Leo's referral: an assessment open (another cannot start, nor can the referral close), and a
+# section 47 enquiry with no conference yet (so no plan can start).
+WRONG_STATE["casework:assessment_authorise"] = WrongState(Role.HUB_MANAGER, _authorised)
+WRONG_STATE["casework:assessment_start"] = WrongState(Role.HUB_MANAGER)
+WRONG_STATE["casework:conference"] = WrongState(Role.HUB_MANAGER, _no_conference_needed)
+WRONG_STATE["casework:plan_start"] = WrongState(Role.HUB_MANAGER)
+WRONG_STATE["casework:cin_plan_start"] = WrongState(Role.HUB_MANAGER, _cin_plan_started)
+WRONG_STATE["casework:close"] = WrongState(Role.HUB_MANAGER)
+
 # Actions on a record that no state refuses, and why.
 NO_WRONG_STATE: dict[str, str] = {
+    "casework:child_details": (
+        "the child's details for the returns may be corrected whatever the referral's state"
+    ),
     "meetings:refusal": "a decision not to share is recorded whatever the discussion's state",
     "encompass:notice_acknowledge": (
         "acknowledging again is a no-op; a notice still waiting for a recipient is seen by no "
@@ -357,6 +410,7 @@ class World:
 
 def build_world(make_user: Any, msp_token: str) -> World:
     from safehub.accounts.models import Agency, ApiClient, hash_token
+    from safehub.casework.models import CaseEpisode
     from safehub.encompass.models import EncompassNotice
     from safehub.intake.models import Channel
     from safehub.intake.services import notification_receive
@@ -439,6 +493,9 @@ def build_world(make_user: Any, msp_token: str) -> World:
         leo.refresh_from_db()
         discussion, held, action = _discussions(amy, leo, worker, manager, *codes)
         referral = MaracReferral.objects.get(notification=notification)
+        # Leo's referral, opened by his discussion's section 47 enquiry.
+        episode = CaseEpisode.objects.get(contact=leo)
+        assessment, enquiry = episode.assessments.get(), episode.enquiries.get()
         values = {
             "contact_id": amy.pk,
             "decision_id": decision.pk,
@@ -449,6 +506,9 @@ def build_world(make_user: Any, msp_token: str) -> World:
             "request_id": discussion.participants.get(role="police").request.pk,
             "force_code": notification.force_code,
             "incident_reference": notification.incident_reference,
+            "episode_id": episode.pk,
+            "assessment_id": assessment.pk,
+            "enquiry_id": enquiry.pk,
         }
         on_leo = {"contact_id": leo.pk}
         by_endpoint = {
@@ -471,6 +531,9 @@ def build_world(make_user: Any, msp_token: str) -> World:
             "action": action,
             "police": police,
             "agencies": agencies,
+            "episode": episode,
+            "assessment": assessment,
+            "enquiry": enquiry,
         }
         return Records(values, by_endpoint, objects)
 
