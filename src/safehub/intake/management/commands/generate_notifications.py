@@ -19,11 +19,22 @@ class Command(BaseCommand):
     help = (
         "Write realistic synthetic police notifications that follow the contract: households "
         "that come back, names written differently between notices, DASH answers consistent "
-        "with the grade, children of every age. The same --seed gives the same file."
+        "with the grade, children of every age. The same --seed gives the same file. With "
+        "--people N instead: person records for linkage (person-records.md) and their truth."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--notifications", type=int, required=True, metavar="N")
+        what = parser.add_mutually_exclusive_group(required=True)
+        what.add_argument("--notifications", type=int, metavar="N")
+        what.add_argument(
+            "--people",
+            type=int,
+            metavar="N",
+            help="Person records for linkage, with the same noise as the notifications.",
+        )
+        parser.add_argument(
+            "--truth", type=Path, metavar="TRUTH.csv", help="With --people: record_id,person_id."
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument(
             "--start",
@@ -33,10 +44,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--days", type=int, default=30)
         parser.add_argument("--force", default="MSP", help="The police force's code.")
-        parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.jsonl")
+        parser.add_argument(
+            "-o", "--output", type=Path, required=True, metavar="FILE.jsonl|people.csv"
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["people"] is not None:
+            self._people(options)
+            return
+        if options["truth"] is not None:
+            raise CommandError("--truth goes with --people")
         count, days = options["notifications"], options["days"]
         if count < 0 or days < 1:
             raise CommandError("--notifications must be 0 or more and --days 1 or more")
@@ -63,4 +81,19 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Wrote {written} notifications ({start} to {start + dt.timedelta(days=days - 1)}) "
             f"to {options['output']}."
+        )
+
+    def _people(self, options: dict[str, Any]) -> None:
+        from safehub.people.generator import people_generate
+
+        if options["people"] < 1:
+            raise CommandError("--people must be 1 or more")
+        if options["truth"] is None:
+            raise CommandError("--people needs --truth TRUTH.csv for the ground truth")
+        written = people_generate(
+            options["people"], options["seed"], options["output"], options["truth"]
+        )
+        self.stdout.write(
+            f"Wrote {written} person records to {options['output']} "
+            f"and their truth to {options['truth']}."
         )
