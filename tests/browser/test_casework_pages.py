@@ -6,7 +6,9 @@ referral is open with an assessment; the enquiry started the next working day. M
 council's open referrals, then Amy's, authorises the assessment with the domestic abuse factors
 (trying "No factors identified", which unticks the others and is unticked by them), records the
 conference (a Saturday is refused with census rule 8875; a working day is taken), starts the
-protection plan the conference made, and closes the referral.
+protection plan the conference made, records its review conference (the plan's first day is
+refused with census rule 8841) with the latest category of abuse, ends the plan at the review,
+starts and ends a children in need plan, and closes the referral.
 
 The clock is not frozen: the dates are worked out here from today.
 """
@@ -134,6 +136,9 @@ def test_a_manager_records_the_casework_from_assessment_to_closure(
     page.get_by_role(
         "group", name=re.compile("needing children's social care support")
     ).get_by_label("Yes").check()
+    # The primary need is asked, abuse or neglect already chosen.
+    need = page.get_by_role("group", name="What is the child's primary need?")
+    assert need.get_by_label("Abuse or neglect (N1)").is_checked()
     page.get_by_role("button", name="Authorise the assessment").click()
     page.wait_for_url(EPISODE_URL)
     assert "The assessment is authorised" in success_banner(page)
@@ -187,7 +192,8 @@ def test_a_manager_records_the_casework_from_assessment_to_closure(
     assert link.get_attribute("href") == "#id_icpc_on"
     assert page.locator("#id_icpc_on-error").is_visible()
     assert_accessible(page)
-    held = last_working_day(today)
+    held = add_working_days(enquiry.started_on, 5)
+    assert held < last_working_day(today)
     page.get_by_label("Date of the conference").fill(held.isoformat())
     page.get_by_role("button", name="Record the conference").click()
     page.wait_for_url(EPISODE_URL)
@@ -207,6 +213,60 @@ def test_a_manager_records_the_casework_from_assessment_to_closure(
     )
     assert_accessible(page)
 
+    # Its review conference: not on the plan's first day (census rule 8841), then a working day
+    # since, where the category of abuse became neglect.
+    page.get_by_role("link", name=re.compile(r"^Record a review")).click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Record a review conference"
+    assert page.get_by_label("Emotional abuse", exact=True).is_checked()  # the latest so far
+    assert_accessible(page)
+    page.get_by_label("Date of the review conference").fill(held.isoformat())
+    page.get_by_label("Neglect", exact=True).check()
+    page.get_by_role("button", name="Record the review").click()
+    link = error_summary(page).get_by_role("link", name=re.compile(r"census rule 8841"))
+    assert link.get_attribute("href") == "#id_reviewed_on"
+    assert page.get_by_label("Neglect", exact=True).is_checked()
+    assert_accessible(page)
+    reviewed = last_working_day(today)
+    page.get_by_label("Date of the review conference").fill(reviewed.isoformat())
+    page.get_by_role("button", name="Record the review").click()
+    page.wait_for_url(EPISODE_URL)
+    assert "The review conference is recorded" in success_banner(page)
+    plans = page.locator("#plans ~ .govuk-summary-card").first.inner_text()
+    assert "Neglect" in plans and f"{reviewed.day} {reviewed:%B %Y}" in plans
+    assert_accessible(page)
+
+    # The review ended the plan.
+    page.get_by_role(
+        "link", name=re.compile(r"^End the plan\s*: the child protection plan")
+    ).click()
+    assert_accessible(page)
+    page.get_by_label("Date the plan ended").fill(reviewed.isoformat())
+    page.get_by_role("button", name="End the plan").click()
+    page.wait_for_url(EPISODE_URL)
+    assert "The child protection plan is ended" in success_banner(page)
+    assert_accessible(page)
+
+    # Supported under a children in need plan, ended when the work is done.
+    page.get_by_role("link", name="Start a children in need plan").click()
+    assert_accessible(page)
+    page.get_by_role("button", name="Start the plan").click()
+    page.wait_for_url(EPISODE_URL)
+    assert "The children in need plan is started" in success_banner(page)
+    page.get_by_role(
+        "link", name=re.compile(r"^End the plan\s*: the children in need plan")
+    ).click()
+    assert page.get_by_role("heading", level=1).inner_text() == "End the children in need plan"
+    assert_accessible(page)
+    page.get_by_role("button", name="End the plan").click()
+    link = error_summary(page).get_by_role("link", name="Enter the date the plan ended")
+    assert link.get_attribute("href") == "#id_ended_on"
+    assert_accessible(page)
+    page.get_by_label("Date the plan ended").fill(today.isoformat())
+    page.get_by_role("button", name="End the plan").click()
+    page.wait_for_url(EPISODE_URL)
+    assert "The children in need plan is ended" in success_banner(page)
+    assert_accessible(page)
+
     # Close the referral.
     page.get_by_role("link", name="Close the referral").click()
     assert_accessible(page)
@@ -219,4 +279,7 @@ def test_a_manager_records_the_casework_from_assessment_to_closure(
     amy.refresh_from_db()
     assert (amy.closed_on, amy.closure_reason) == (today, "RC7")
     plan = amy.plans.get()
-    assert (plan.started_on, plan.initial_category, plan.ended_on) == (held, "EMO", today)
+    assert (plan.started_on, plan.initial_category, plan.latest_category) == (held, "EMO", "NEG")
+    assert (plan.review_dates, plan.ended_on) == ([reviewed.isoformat()], reviewed)
+    assert [(p.started_on, p.ended_on) for p in amy.cin_plans.all()] == [(today, today)]
+    assert amy.primary_need == "N1"

@@ -15,8 +15,9 @@ working day, office hours), with a fixed seed:
   (made as contacts from a school, a GP, a health visitor, a relative, two to four months ago)
   that carry what only time shows: assessments authorised after 45 working days with the reason,
   section 47 enquiries (their strategy discussions predate the demo's records, so the enquiry
-  names none) with conferences in time and late, protection plans, children in need plans
-  ended and the referral closed (RC7)."""
+  names none) with conferences in time and late, protection plans with their review conferences
+  (the latest category of abuse decided there, some plans ended at the review), children in need
+  plans ended and the referral closed (RC7)."""
 
 import datetime as dt
 import random
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from safehub.accounts.models import User
-from safehub.casework.models import Assessment, CaseEpisode, Section47
+from safehub.casework.models import Assessment, CaseEpisode, ChildProtectionPlan, Section47
 from safehub.casework.services import (
     assessment_authorise,
     child_details_update,
@@ -34,6 +35,8 @@ from safehub.casework.services import (
     enquiry_start,
     episode_close,
     icpc_record,
+    plan_end,
+    plan_review_record,
     plan_start,
 )
 from safehub.core import clock
@@ -95,6 +98,8 @@ class CaseworkSummary:
     conferences: int = 0
     not_required: int = 0
     plans: int = 0
+    reviews: int = 0
+    plans_ended: int = 0
     cin_plans: int = 0
     closed: int = 0
     older: int = 0
@@ -270,6 +275,11 @@ def _work(
     factors = ["3A", "3B", "17A"] if made_plan else _factors(rng)
     s47 = episode.enquiries.exists()
     needs_support = s47 or (factors != ["21"] and rng.random() < 0.6)
+    # Abuse or neglect for most (a child living with domestic abuse); family stress, family
+    # dysfunction or a parent's illness for some of those supported under section 17.
+    primary_need = "N1"
+    if needs_support and not s47 and rng.random() < 0.35:
+        primary_need = rng.choice(["N4", "N5", "N5", "N3"])
     days = working_days_between(assessment.started_on, authorised_on)
     seen = add_working_days(assessment.started_on, rng.randint(0, max(0, min(days, 5))))
     late_reason = ""
@@ -285,6 +295,7 @@ def _work(
             factors=factors,
             needs_support=needs_support,
             late_reason=late_reason,
+            primary_need=primary_need,
         )
     summary.authorised += 1
     if enquiries_open.exists():
@@ -358,12 +369,40 @@ def _conference(
             enquiry=enquiry, by=worker, icpc_on=held, not_required=False, led_to_plan=led_to_plan
         )
         summary.conferences += 1
-        if led_to_plan:
-            plan_start(
-                enquiry=enquiry,
-                by=worker,
-                category="EMO" if rng.random() < 0.7 else rng.choice(["NEG", "PHY"]),
-                previous_plans=0 if rng.random() < 0.8 else 1,
-            )
-            summary.plans += 1
-    return led_to_plan
+        if not led_to_plan:
+            return False
+        plan = plan_start(
+            enquiry=enquiry,
+            by=worker,
+            category="EMO" if rng.random() < 0.7 else rng.choice(["NEG", "PHY"]),
+            previous_plans=0 if rng.random() < 0.8 else 1,
+        )
+        summary.plans += 1
+    _review(plan, worker, rng=rng, at=at, summary=summary)
+    return True
+
+
+def _review(
+    plan: ChildProtectionPlan,
+    worker: User,
+    *,
+    rng: random.Random,
+    at: Callable[[dt.date], dt.datetime | None],
+    summary: CaseworkSummary,
+) -> None:
+    """The plan's first review conference, if its day has come: within 3 months of the plan
+    (Working Together T5), most keeping the category of abuse, some changing it (neglect found,
+    or physical abuse), a few ending the plan there."""
+    reviewed_on = add_working_days(plan.started_on, rng.randint(25, 60))
+    when = at(reviewed_on)
+    if when is None:
+        return  # still to come
+    category = plan.latest_category
+    if rng.random() < 0.35:
+        category = rng.choice([c for c in ("NEG", "EMO", "PHY") if c != category])
+    with clock.frozen(when):
+        plan_review_record(plan=plan, by=worker, reviewed_on=reviewed_on, latest_category=category)
+        summary.reviews += 1
+        if rng.random() < 0.3:
+            plan_end(plan=plan, by=worker, ended_on=reviewed_on)
+            summary.plans_ended += 1

@@ -13,6 +13,7 @@ from safehub.casework.codes import (
     ClosureReason,
     Disability,
     Ethnicity,
+    PrimaryNeed,
     UPNUnknown,
 )
 
@@ -68,14 +69,34 @@ def exclusive_item(bound: forms.BoundField, code: str, labels: dict[str, str]) -
     }
 
 
-def _date(label: str, *, required: bool = True, help_text: str = "") -> forms.DateField:
+# The census's primary need codes with what each means, the code after the words.
+PRIMARY_NEED_CHOICES = [(code, f"{label} ({code})") for code, label in PrimaryNeed.choices]
+
+
+def _primary_need() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="What is the child's primary need?",
+        choices=PRIMARY_NEED_CHOICES,
+        widget=forms.RadioSelect,
+        help_text="The main reason the child needs children's social care, for the children in "
+        "need census. For a child living with domestic abuse it is usually abuse or neglect.",
+        error_messages={"required": "Select the child's primary need"},
+    )
+
+
+def _date(
+    label: str, *, required: bool = True, help_text: str = "", required_message: str = ""
+) -> forms.DateField:
+    messages = {"invalid": f"Enter {label[0].lower() + label[1:]} as a real date"}
+    if required_message:
+        messages["required"] = required_message
     return forms.DateField(
         label=label,
         required=required,
         input_formats=DATE_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=help_text,
-        error_messages={"invalid": f"Enter {label[0].lower() + label[1:]} as a real date"},
+        error_messages=messages,
     )
 
 
@@ -101,6 +122,7 @@ class ChildDetailsForm(forms.Form):
         help_text="Choose every one that applies, or 'No disability'. Leave them all empty if "
         "it is not yet known.",
     )
+    primary_need = _primary_need()
 
     def clean_disabilities(self) -> list[str]:
         chosen = list(self.cleaned_data.get("disabilities") or [])
@@ -138,6 +160,7 @@ class AuthoriseForm(forms.Form):
         choices=YES_NO,
         widget=forms.RadioSelect,
     )
+    primary_need = _primary_need()
     late_reason = forms.CharField(
         label="Why did the assessment take longer than 45 working days?",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -247,4 +270,36 @@ class CloseForm(forms.Form):
         label="Reason for closure",
         choices=ClosureReason.choices,
         widget=forms.RadioSelect,
+    )
+
+
+class PlanReviewForm(forms.Form):
+    reviewed_on = _date(
+        "Date of the review conference",
+        help_text="A working day after the plan started, not in the future.",
+        required_message="Enter the date of the review conference",
+    )
+    latest_category = forms.ChoiceField(
+        label="Category of abuse decided at the review",
+        choices=AbuseCategory.choices,
+        widget=forms.RadioSelect,
+        help_text="It becomes the plan's latest category of abuse.",
+        error_messages={"required": "Select the category of abuse decided at the review"},
+    )
+
+
+class PlanEndForm(forms.Form):
+    ended_on = _date(
+        "Date the plan ended",
+        help_text="Usually the day of the review conference that ended it. Not before the plan "
+        "started or its last review.",
+        required_message="Enter the date the plan ended",
+    )
+
+
+class CINPlanEndForm(forms.Form):
+    ended_on = _date(
+        "Date the plan ended",
+        help_text="Not before the plan started.",
+        required_message="Enter the date the plan ended",
     )

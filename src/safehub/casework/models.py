@@ -113,7 +113,11 @@ class Assessment(models.Model):
 
     class Meta:
         ordering = ["started_on", "id"]
-        indexes = [models.Index(fields=["episode", "authorised_on"])]
+        indexes = [
+            models.Index(fields=["episode", "authorised_on"]),
+            # The dashboard's DfE clock: assessments started in a period.
+            models.Index(fields=["started_on"], name="assessment_started"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(authorised_on__isnull=True)
@@ -160,6 +164,8 @@ class Section47(models.Model):
         ordering = ["started_on", "id"]
         verbose_name = "section 47 enquiry"
         verbose_name_plural = "section 47 enquiries"
+        # The dashboard's ICPC figure: enquiries started in a period.
+        indexes = [models.Index(fields=["started_on"], name="enquiry_started")]
         constraints = [
             models.UniqueConstraint(
                 fields=["episode", "discussion"], name="one_enquiry_per_discussion"

@@ -53,6 +53,34 @@ def episode_get(*, episode_id: Any, user: User) -> CaseEpisode:
     return episode
 
 
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """`months` calendar months on, clamped to the month's last day (30 November + 3 months is
+    28 or 29 February: statutory.md §8's convention, ❓)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+# Working Together (T5, T6): the first review conference within 3 months of the initial
+# conference (the plan's start), then at most 6 months apart while the plan lasts.
+FIRST_REVIEW_MONTHS, NEXT_REVIEW_MONTHS = 3, 6
+
+
+def plan_review_days(plan: ChildProtectionPlan) -> list[dt.date]:
+    return sorted(dt.date.fromisoformat(str(day)) for day in plan.review_dates or [])
+
+
+def plan_review_due(plan: ChildProtectionPlan) -> dt.date | None:
+    """The day the plan's next review conference is due by (None once the plan has ended)."""
+    if plan.ended_on is not None:
+        return None
+    days = plan_review_days(plan)
+    if days:
+        return _add_months(days[-1], NEXT_REVIEW_MONTHS)
+    return _add_months(plan.started_on, FIRST_REVIEW_MONTHS)
+
+
 def assessment_due(episode: CaseEpisode) -> dt.date:
     """The last day of Working Together's 45 working days from the referral."""
     return add_working_days(episode.referral_date, ASSESSMENT_WORKING_DAYS)
@@ -97,6 +125,10 @@ def episode_waiting(episode: CaseEpisode) -> list[Waiting]:
         elif enquiry.icpc_led_to_plan and not list(enquiry.plans.all()):
             # The plan starts on the conference day (rule 2885): it is already due.
             waiting.append(Waiting("Protection plan to start", enquiry.icpc_on, "enquiries"))
+    for plan in episode.plans.all():
+        due = plan_review_due(plan)
+        if due is not None:
+            waiting.append(Waiting("Review conference", due, "plans"))
     if episode.ethnicity == Ethnicity.NOBT or not (episode.upn or episode.upn_unknown):
         waiting.append(Waiting("Child's details for the returns", None, "child"))
     return waiting

@@ -19,6 +19,7 @@ from safehub.casework.codes import (
     ClosureReason,
     Disability,
     Ethnicity,
+    PrimaryNeed,
     UPNUnknown,
 )
 from safehub.casework.models import (
@@ -33,6 +34,7 @@ from safehub.casework.selectors import (
     # The reads live in selectors; named here too for callers of the first draft.
     episode_get,  # noqa: F401
     episodes_in_scope,  # noqa: F401
+    plan_review_days,
 )
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound
@@ -105,6 +107,9 @@ def episode_ensure(*, contact: Contact, by: User, start_assessment: bool) -> Cas
             detail={"contact": str(contact.pk), "referral_date": str(episode.referral_date)},
         )
     if start_assessment and not episode.assessments.exists():
+        # A closed referral takes no new work (and one closed with no further action must stay
+        # without an assessment: census rule 8831).
+        _open(episode)
         assessment = Assessment.objects.create(episode=episode, started_on=_today())
         audit_record(
             actor=by,
@@ -116,10 +121,25 @@ def episode_ensure(*, contact: Contact, by: User, start_assessment: bool) -> Cas
 
 
 def _open(episode: CaseEpisode) -> None:
+    """Refuse any work on a closed referral: nothing is recorded after a closure, and a referral
+    closed with no further action (ReferralNFA) has no assessment, enquiry, conference or plan
+    (census rules 8831, 8832, 4000)."""
     if episode.closed_on is not None:
-        raise Conflict(
-            f"The referral was closed on {_long(episode.closed_on)}.", code="illegal_transition"
+        nfa = (
+            " with no further action after the referral: no activity is recorded on it "
+            "(census rules 8831, 8832, 4000)"
+            if episode.referral_nfa
+            else ""
         )
+        raise Conflict(
+            f"The referral was closed on {_long(episode.closed_on)}{nfa}.",
+            code="illegal_transition",
+        )
+
+
+def _primary_need(primary_need: str) -> None:
+    if primary_need not in PrimaryNeed.values:
+        raise DomainError(f"primary_need: {primary_need!r} is not a primary need code (N0 to N9)")
 
 
 def child_details_update(
@@ -130,9 +150,14 @@ def child_details_update(
     upn_unknown: str,
     ethnicity: str,
     disabilities: list[str],
+    primary_need: str | None = None,
 ) -> CaseEpisode:
-    """The child's details for the returns: UPN (or why there is none), ethnicity, disability."""
+    """The child's details for the returns: UPN (or why there is none), ethnicity, disability,
+    and (if given) the referral's primary need (PrimaryNeedCode), which may be corrected
+    whatever the referral's state."""
     require(by, "casework.record")
+    if primary_need is not None:
+        _primary_need(primary_need)
     upn = upn.strip().upper()
     if upn and not UPN_RE.match(upn):
         raise DomainError("upn: a UPN is a letter, 11 digits, then a digit or a letter")
@@ -151,8 +176,14 @@ def child_details_update(
         locked = CaseEpisode.objects.select_for_update().get(pk=episode.pk)
         locked.upn, locked.upn_unknown = upn, upn_unknown
         locked.ethnicity, locked.disabilities = ethnicity, sorted(set(disabilities))
-        locked.save(update_fields=["upn", "upn_unknown", "ethnicity", "disabilities"])
-        audit_record(actor=by, action=Action.UPDATE, obj=locked, detail={"child_details": True})
+        fields = ["upn", "upn_unknown", "ethnicity", "disabilities"]
+        detail: dict[str, Any] = {"child_details": True}
+        if primary_need is not None and primary_need != locked.primary_need:
+            detail["primary_need"] = {"from": locked.primary_need, "to": primary_need}
+            locked.primary_need = primary_need
+            fields.append("primary_need")
+        locked.save(update_fields=fields)
+        audit_record(actor=by, action=Action.UPDATE, obj=locked, detail=detail)
     return locked
 
 
@@ -165,9 +196,14 @@ def assessment_authorise(
     factors: list[str],
     needs_support: bool,
     late_reason: str = "",
+    primary_need: str | None = None,
 ) -> Assessment:
-    """A manager authorises an assessment with the factors it found. Meets the assessment clock."""
+    """A manager authorises an assessment with the factors it found and (if given) the child's
+    primary need, which the referral then records (PrimaryNeedCode). Meets the assessment
+    clock."""
     require(by, "casework.authorise")
+    if primary_need is not None:
+        _primary_need(primary_need)
     factors = list(dict.fromkeys(factors))
     if not factors:
         raise DomainError("factors: choose the factors found, or 'No factors identified'")
@@ -221,6 +257,8 @@ def assessment_authorise(
         locked.late_reason = late_reason.strip()
         locked.authorised_by = by
         locked.save()
+        if primary_need is not None and primary_need != episode.primary_need:
+            CaseEpisode.objects.filter(pk=episode.pk).update(primary_need=primary_need)
         clock_meet(
             contact_id=episode.contact_id, kind=ClockKind.ASSESSMENT, at=_met_at(authorised_on)
         )
@@ -229,7 +267,11 @@ def assessment_authorise(
             actor=by,
             action=Action.UPDATE,
             obj=locked,
-            detail={"authorised_on": str(authorised_on), "factors": factors},
+            detail={
+                "authorised_on": str(authorised_on),
+                "factors": factors,
+                "primary_need": primary_need or episode.primary_need,
+            },
         )
     return locked
 
@@ -260,7 +302,22 @@ def enquiry_start(
     *, contact: Contact, discussion: Any, by: User, started_on: dt.date, icpc_target: dt.date
 ) -> Section47:
     """A section 47 enquiry for the child, initiated by the discussion (the meetings service calls
-    this when it records an outcome with an enquiry)."""
+    this when it records an outcome with an enquiry).
+
+    Refused (409) when the child's referral is closed: a closed referral takes no new work (and
+    one closed with no further action must have none: census rule 8831). A new enquiry needs a
+    new referral, which comes from a new contact (an episode is its contact's), so the chair is
+    told so and nothing of the outcome is recorded; the referral cannot close while a strategy
+    discussion about the child is still called (`episode_close`), which keeps this rare."""
+    existing = CaseEpisode.objects.filter(contact=contact).first()
+    if existing is not None and existing.closed_on is not None:
+        name = f"{contact.given_names} {contact.family_name}".strip() or "The child"
+        raise Conflict(
+            f"{name}'s referral was closed on {_long(existing.closed_on)}: a closed referral "
+            "takes no new section 47 enquiry. Record a new contact for the child and refer it "
+            "for a section 47 strategy discussion: its enquiry opens a new referral.",
+            code="illegal_transition",
+        )
     episode = episode_ensure(contact=contact, by=by, start_assessment=True)
     enquiry, created = Section47.objects.get_or_create(
         episode=episode,
@@ -417,11 +474,146 @@ def cin_plan_start(*, episode: CaseEpisode, by: User, started_on: dt.date) -> CI
                 "alongside it (census rule 4001).",
                 code="illegal_transition",
             )
+        ended = [p.ended_on for p in locked.plans.all() if p.ended_on is not None]
+        if ended and started_on < max(ended):
+            raise DomainError(
+                f"started_on: the child was on a child protection plan until "
+                f"{_long(max(ended))}: a children in need plan cannot run alongside it "
+                "(census rule 4001)"
+            )
         plan = CINPlan.objects.create(episode=locked, started_on=started_on)
         audit_record(
             actor=by, action=Action.CREATE, obj=plan, detail={"started_on": str(started_on)}
         )
     return plan
+
+
+def _discussion_called(contact_id: Any) -> str | None:
+    """The reference of a strategy discussion about the child that is called and not yet held,
+    if there is one."""
+    # Read through the contact's reverse relation: meetings comes after casework in the flow.
+    from safehub.meetings.models import DiscussionStatus, StrategyDiscussion
+
+    found = (
+        StrategyDiscussion.objects.filter(
+            children__contact_id=contact_id, status=DiscussionStatus.CALLED
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    return found.reference if found is not None else None
+
+
+def _locked_plan(plan: ChildProtectionPlan) -> ChildProtectionPlan:
+    locked = (
+        ChildProtectionPlan.objects.select_for_update()
+        .select_related("episode")
+        .filter(pk=plan.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound("No such child protection plan.")
+    _open(locked.episode)
+    if locked.ended_on is not None:
+        raise Conflict(
+            f"The child protection plan ended on {_long(locked.ended_on)}.",
+            code="illegal_transition",
+        )
+    return locked
+
+
+def plan_review_record(
+    *, plan: ChildProtectionPlan, by: User, reviewed_on: dt.date, latest_category: str
+) -> ChildProtectionPlan:
+    """A child protection review conference was held on `reviewed_on` (CPPreviewDate), and the
+    category of abuse it decided is the plan's latest (LatestCategoryOfAbuse). Reviews are
+    recorded in the order they were held, so the latest category is the last review's."""
+    require(by, "casework.record")
+    if latest_category not in AbuseCategory.values:
+        raise DomainError(f"latest_category: {latest_category!r} is not a category of abuse")
+    _not_future("reviewed_on", reviewed_on)
+    if not is_working_day(reviewed_on):
+        raise DomainError(
+            f"reviewed_on: {reviewed_on:%A} {_long(reviewed_on)} is not a working day"
+        )
+    with transaction.atomic():
+        locked = _locked_plan(plan)
+        if reviewed_on <= locked.started_on:
+            raise DomainError(
+                f"reviewed_on: a review comes after the plan started on "
+                f"{_long(locked.started_on)} (census rule 8841)"
+            )
+        days = plan_review_days(locked)
+        if days and reviewed_on <= days[-1]:
+            raise DomainError(
+                f"reviewed_on: the last review recorded was on {_long(days[-1])}: record "
+                "reviews in the order they were held"
+            )
+        before = locked.latest_category
+        locked.review_dates = [day.isoformat() for day in [*days, reviewed_on]]
+        locked.latest_category = latest_category
+        locked.save(update_fields=["review_dates", "latest_category"])
+        audit_record(
+            actor=by,
+            action=Action.UPDATE,
+            obj=locked,
+            detail={
+                "reviewed_on": str(reviewed_on),
+                "latest_category": {"from": before, "to": latest_category},
+            },
+        )
+    return locked
+
+
+def plan_end(*, plan: ChildProtectionPlan, by: User, ended_on: dt.date) -> ChildProtectionPlan:
+    """The child protection plan ended (CPPendDate), usually at a review conference. A plan also
+    ends when its referral closes (`episode_close`)."""
+    require(by, "casework.record")
+    _not_future("ended_on", ended_on)
+    with transaction.atomic():
+        locked = _locked_plan(plan)
+        if ended_on < locked.started_on:
+            raise DomainError(
+                f"ended_on: cannot be before the plan started on {_long(locked.started_on)} "
+                "(census rule 8925)"
+            )
+        days = plan_review_days(locked)
+        if days and ended_on < days[-1]:
+            raise DomainError(
+                f"ended_on: cannot be before the last review conference on {_long(days[-1])}"
+            )
+        locked.ended_on = ended_on
+        locked.save(update_fields=["ended_on"])
+        audit_record(actor=by, action=Action.UPDATE, obj=locked, detail={"ended_on": str(ended_on)})
+    return locked
+
+
+def cin_plan_end(*, plan: CINPlan, by: User, ended_on: dt.date) -> CINPlan:
+    """The children in need plan ended (CINPlanEndDate). Open plans also end when the referral
+    closes, and a children in need plan ends when a protection plan starts."""
+    require(by, "casework.record")
+    _not_future("ended_on", ended_on)
+    with transaction.atomic():
+        locked = (
+            CINPlan.objects.select_for_update().select_related("episode").filter(pk=plan.pk).first()
+        )
+        if locked is None:
+            raise NotFound("No such children in need plan.")
+        _open(locked.episode)
+        if locked.ended_on is not None:
+            raise Conflict(
+                f"The children in need plan ended on {_long(locked.ended_on)}.",
+                code="illegal_transition",
+            )
+        if ended_on < locked.started_on:
+            raise DomainError(
+                f"ended_on: cannot be before the plan started on {_long(locked.started_on)} "
+                "(census rule 4011)"
+            )
+        locked.ended_on = ended_on
+        locked.save(update_fields=["ended_on"])
+        audit_record(actor=by, action=Action.UPDATE, obj=locked, detail={"ended_on": str(ended_on)})
+    return locked
 
 
 def episode_close(
@@ -450,6 +642,14 @@ def episode_close(
                 "record it before closing the referral.",
                 code="illegal_transition",
             )
+        called = _discussion_called(locked.contact_id)
+        if called is not None:
+            # Its outcome may start a section 47 enquiry, which a closed referral cannot take.
+            raise Conflict(
+                f"A strategy discussion about the child ({called}) is called: record its "
+                "outcome, or cancel it, before closing the referral.",
+                code="illegal_transition",
+            )
         assessments = list(locked.assessments.all())
         enquiries = list(locked.enquiries.all())
         plans = list(locked.plans.all())
@@ -460,7 +660,10 @@ def episode_close(
             *(e.started_on for e in enquiries),
             *(e.icpc_on for e in enquiries if e.icpc_on),
             *(p.started_on for p in plans),
+            *(p.ended_on for p in plans if p.ended_on),
+            *(day for p in plans for day in plan_review_days(p)),
             *(p.started_on for p in cin_plans),
+            *(p.ended_on for p in cin_plans if p.ended_on),
         ]
         if latest and closed_on < max(latest):
             raise DomainError(

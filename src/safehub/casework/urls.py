@@ -28,6 +28,21 @@ urlpatterns = [
         views.plan_start_view,
         name="plan_start",
     ),
+    path(
+        "<uuid:episode_id>/protection-plans/<int:plan_id>/review/",
+        views.plan_review_view,
+        name="plan_review",
+    ),
+    path(
+        "<uuid:episode_id>/protection-plans/<int:plan_id>/end/",
+        views.plan_end_view,
+        name="plan_end",
+    ),
     path("<uuid:episode_id>/cin-plan/", views.cin_plan_start_view, name="cin_plan_start"),
+    path(
+        "<uuid:episode_id>/cin-plans/<int:plan_id>/end/",
+        views.cin_plan_end_view,
+        name="cin_plan_end",
+    ),
     path("<uuid:episode_id>/close/", views.close_view, name="close"),
 ]

@@ -6,6 +6,7 @@ act goes through `safehub.casework.services`, whose refusals are shown on the fi
 The order of refusals is the access matrix's: a referral outside the asker's council (or a role
 that sees no casework) is "not found", then a missing permission is 403."""
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -28,18 +29,29 @@ from safehub.casework.forms import (
     AssessmentStartForm,
     AuthoriseForm,
     ChildDetailsForm,
+    CINPlanEndForm,
     CINPlanForm,
     CloseForm,
     ConferenceForm,
+    PlanEndForm,
     PlanForm,
+    PlanReviewForm,
 )
-from safehub.casework.models import Assessment, CaseEpisode, Section47
+from safehub.casework.models import (
+    Assessment,
+    CaseEpisode,
+    ChildProtectionPlan,
+    CINPlan,
+    Section47,
+)
 from safehub.casework.selectors import (
     assessment_due,
     assessment_is_late,
     episode_get,
     episode_parts,
     open_episodes,
+    plan_review_days,
+    plan_review_due,
 )
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -112,6 +124,10 @@ def episode_detail(request: HttpRequest, episode_id: Any) -> HttpResponse:
     context["disabilities"] = [labels.get(code, code) for code in episode.disabilities]
     context["now"] = clock.now()
     # One children in need plan at a time, and none alongside a protection plan (rule 4001).
+    context["plan_rows"] = [
+        {"plan": plan, "reviews": plan_review_days(plan), "review_due": plan_review_due(plan)}
+        for plan in context["plans"]
+    ]
     context["cin_plan_allowed"] = not any(
         p.ended_on is None for p in [*context["cin_plans"], *context["plans"]]
     )
@@ -154,6 +170,8 @@ def _act_page(
             except Conflict as exc:
                 problem, status = exc.message, 409
                 episode.refresh_from_db()
+                if target is not None:
+                    target.refresh_from_db()  # shown as it now stands
             except DomainError as exc:
                 _form_error(bound, exc)
             else:
@@ -183,6 +201,39 @@ def _assessment(assessment_id: int) -> Callable[[CaseEpisode], Assessment]:
     return find
 
 
+def _long(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def _plan_extra(target: ChildProtectionPlan | CINPlan) -> dict[str, Any]:
+    if not isinstance(target, ChildProtectionPlan):
+        return {"review_days": [], "review_due": None}
+    return {
+        "review_days": [_long(day) for day in plan_review_days(target)],
+        "review_due": plan_review_due(target),
+    }
+
+
+def _plan(plan_id: int) -> Callable[[CaseEpisode], ChildProtectionPlan]:
+    def find(episode: CaseEpisode) -> ChildProtectionPlan:
+        found = ChildProtectionPlan.objects.filter(pk=plan_id, episode=episode).first()
+        if found is None:
+            raise Http404("No such child protection plan")
+        return found
+
+    return find
+
+
+def _cin_plan(plan_id: int) -> Callable[[CaseEpisode], CINPlan]:
+    def find(episode: CaseEpisode) -> CINPlan:
+        found = CINPlan.objects.filter(pk=plan_id, episode=episode).first()
+        if found is None:
+            raise Http404("No such children in need plan")
+        return found
+
+    return find
+
+
 def _enquiry(enquiry_id: int) -> Callable[[CaseEpisode], Section47]:
     def find(episode: CaseEpisode) -> Section47:
         found = (
@@ -205,6 +256,7 @@ def child_details_view(request: HttpRequest, episode_id: Any) -> HttpResponse:
             "upn": episode.upn,
             "upn_unknown": episode.upn_unknown,
             "ethnicity": episode.ethnicity,
+            "primary_need": episode.primary_need,
             "disabilities": episode.disabilities,
         }
         return ChildDetailsForm(data, initial=initial)
@@ -234,7 +286,13 @@ def assessment_authorise_view(
         return AuthoriseForm(
             data,
             late=assessment_is_late(episode, today),
-            initial={"authorised_on": today, "child_seen_on": target.child_seen_on},
+            initial={
+                "authorised_on": today,
+                "child_seen_on": target.child_seen_on,
+                # What the referral records so far (abuse or neglect unless changed): the usual
+                # primary need of a child living with domestic abuse.
+                "primary_need": episode.primary_need,
+            },
         )
 
     def act(episode: CaseEpisode, target: Assessment, data: dict[str, Any]) -> object:
@@ -246,6 +304,7 @@ def assessment_authorise_view(
             factors=data["factors"],
             needs_support=data["needs_support"] == "yes",
             late_reason=data.get("late_reason", ""),
+            primary_need=data["primary_need"],
         )
 
     return _act_page(
@@ -373,4 +432,85 @@ def close_view(request: HttpRequest, episode_id: Any) -> HttpResponse:
             episode=episode, by=_user(request), closed_on=data["closed_on"], reason=data["reason"]
         ),
         done="The referral is closed",
+        extra=lambda episode, target: {"nfa": _nothing_done(episode)},
+    )
+
+
+def _nothing_done(episode: CaseEpisode) -> bool:
+    """Whether closing now would record a referral with no further action (ReferralNFA)."""
+    return not (
+        episode.assessments.exists()
+        or episode.enquiries.exists()
+        or episode.plans.exists()
+        or episode.cin_plans.exists()
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_review_view(request: HttpRequest, episode_id: Any, plan_id: int) -> HttpResponse:
+    return _act_page(
+        request,
+        episode_id,
+        permission="casework.record",
+        what="record plan review",
+        template="casework/plan_review.html",
+        form=lambda episode, target, data: PlanReviewForm(
+            data, initial={"latest_category": target.latest_category}
+        ),
+        act=lambda episode, target, data: services.plan_review_record(
+            plan=target,
+            by=_user(request),
+            reviewed_on=data["reviewed_on"],
+            latest_category=data["latest_category"],
+        ),
+        done="The review conference is recorded",
+        find=_plan(plan_id),
+        extra=lambda episode, target: _plan_extra(target),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def plan_end_view(request: HttpRequest, episode_id: Any, plan_id: int) -> HttpResponse:
+    return _act_page(
+        request,
+        episode_id,
+        permission="casework.record",
+        what="end protection plan",
+        template="casework/plan_end.html",
+        form=lambda episode, target, data: PlanEndForm(data),
+        act=lambda episode, target, data: services.plan_end(
+            plan=target, by=_user(request), ended_on=data["ended_on"]
+        ),
+        done="The child protection plan is ended",
+        find=_plan(plan_id),
+        extra=lambda episode, target: {
+            "heading": "End the child protection plan",
+            "what": "Child protection plan",
+            **_plan_extra(target),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cin_plan_end_view(request: HttpRequest, episode_id: Any, plan_id: int) -> HttpResponse:
+    return _act_page(
+        request,
+        episode_id,
+        permission="casework.record",
+        what="end children in need plan",
+        template="casework/plan_end.html",
+        form=lambda episode, target, data: CINPlanEndForm(data),
+        act=lambda episode, target, data: services.cin_plan_end(
+            plan=target, by=_user(request), ended_on=data["ended_on"]
+        ),
+        done="The children in need plan is ended",
+        find=_cin_plan(plan_id),
+        extra=lambda episode, target: {
+            "heading": "End the children in need plan",
+            "what": "Children in need plan",
+            **_plan_extra(target),
+        },
     )

@@ -21,14 +21,19 @@ from safehub.casework.models import (
     CINPlan,
     Section47,
 )
+from safehub.casework.selectors import episode_waiting, plan_review_due
 from safehub.casework.services import (
     assessment_authorise,
     assessment_start,
     child_details_update,
+    cin_plan_end,
     cin_plan_start,
     enquiry_start,
     episode_close,
+    episode_ensure,
     icpc_record,
+    plan_end,
+    plan_review_record,
     plan_start,
 )
 from safehub.core import clock
@@ -163,12 +168,29 @@ def an_enquiry(episode: CaseEpisode, by, *, started_on: dt.date = TUESDAY) -> Se
 def held_discussion(contacts: list[Contact], worker, *, enquiry: str = Enquiry.SINGLE):
     """A strategy discussion about the children, held at 14:00 on Tuesday, its outcome recorded
     at 15:30 through the meetings service."""
+    discussion = call_discussion(contacts, worker)
+    with clock.frozen(STARTS + dt.timedelta(minutes=90)):
+        return outcome_record(
+            discussion=discussion,
+            by=worker,
+            held_at=STARTS,
+            enquiry=enquiry,
+            immediate_protection=False,
+            rationale="Threshold for significant harm met.",
+            risks={},
+            missing_reason="Police and health sent apologies by phone.",
+            reconvene=False,
+        )
+
+
+def call_discussion(contacts: list[Contact], worker):
+    """A strategy discussion about the children, called for 14:00 on Tuesday."""
     from safehub.accounts.models import Agency
 
     def agency(code: str) -> Agency:
         return Agency.objects.get(code=code)
 
-    discussion = discussion_call(
+    return discussion_call(
         contact=contacts[0],
         called_by=worker,
         children=contacts,
@@ -184,18 +206,6 @@ def held_discussion(contacts: list[Contact], worker, *, enquiry: str = Enquiry.S
             Invitation(R.HEALTH, agency("RY7")),
         ],
     )
-    with clock.frozen(STARTS + dt.timedelta(minutes=90)):
-        return outcome_record(
-            discussion=discussion,
-            by=worker,
-            held_at=STARTS,
-            enquiry=enquiry,
-            immediate_protection=False,
-            rationale="Threshold for significant harm met.",
-            risks={},
-            missing_reason="Police and health sent apologies by phone.",
-            reconvene=False,
-        )
 
 
 @pytest.fixture
@@ -366,7 +376,11 @@ def test_authorising_records_the_factors_and_meets_the_assessment_clock(amy, ass
     met = Clock.objects.get(pk=running.pk)
     assert (met.state, met.met_at) == (ClockState.MET, noon(dt.date(2026, 11, 27)))
     [event] = events(assessment, action=Action.UPDATE)
-    assert event.detail == {"authorised_on": "2026-11-27", "factors": ["3A", "3B"]}
+    assert event.detail == {
+        "authorised_on": "2026-11-27",
+        "factors": ["3A", "3B"],
+        "primary_need": "N1",  # not asked: the referral's, abuse or neglect by default
+    }
     amy.refresh_from_db()
     assert amy.next_due_at != running.due_at  # the met clock no longer orders the queue
 
@@ -763,5 +777,306 @@ def test_a_children_in_need_plan_never_runs_alongside_a_protection_plan(episode,
         refused(
             lambda: cin_plan_start(episode=episode, by=alice, started_on=dt.date(2026, 12, 10)),
             "The child is on a child protection plan",
+            Conflict,
+        )
+
+
+# --- The primary need ---------------------------------------------------------------------------
+
+
+def test_the_primary_need_is_asked_when_the_assessment_is_authorised(episode, assessment, mary):
+    assert episode.primary_need == "N1"  # abuse or neglect until someone says otherwise
+    authorise(assessment, mary, primary_need="N4")
+    episode.refresh_from_db()
+    assert episode.primary_need == "N4"
+    [event] = events(assessment, action=Action.UPDATE)
+    assert event.detail["primary_need"] == "N4"
+
+
+def test_the_primary_need_is_changed_with_the_childs_details_and_audited(episode, alice):
+    details(episode, alice, primary_need="N5")
+    episode.refresh_from_db()
+    assert episode.primary_need == "N5"
+    assert events(episode, action=Action.UPDATE)[-1].detail == {
+        "child_details": True,
+        "primary_need": {"from": "N1", "to": "N5"},
+    }
+    details(episode, alice)  # not given: kept
+    episode.refresh_from_db()
+    assert episode.primary_need == "N5"
+
+
+def test_a_wrong_primary_need_is_refused_on_its_field(episode, assessment, alice, mary):
+    message = "primary_need: 'N10' is not a primary need code (N0 to N9)"
+    refused(lambda: details(episode, alice, primary_need="N10"), message)
+    refused(lambda: authorise(assessment, mary, primary_need="N10"), message)
+
+
+# --- Reviews and the end of a protection plan ---------------------------------------------------
+
+HELD = dt.date(2026, 12, 10)  # Thursday: the conference that made the plan
+REVIEWED = dt.date(2027, 3, 9)  # Tuesday, within 3 months (T5)
+
+
+@pytest.fixture
+def plan(enquiry, alice) -> ChildProtectionPlan:
+    """Amy's protection plan, made by the conference on Thursday 10 December 2026 (emotional
+    abuse)."""
+    with clock.frozen(noon(HELD)):
+        conference(enquiry, alice, icpc_on=HELD, led_to_plan=True)
+        return plan_start(enquiry=enquiry, by=alice, category="EMO", previous_plans=0)
+
+
+def review(plan: ChildProtectionPlan, by, **kw: Any) -> ChildProtectionPlan:
+    kw.setdefault("reviewed_on", REVIEWED)
+    kw.setdefault("latest_category", "NEG")
+    return plan_review_record(plan=plan, by=by, **kw)
+
+
+def test_a_review_conference_records_its_date_and_the_latest_category(plan, alice):
+    assert plan_review_due(plan) == dt.date(2027, 3, 10)  # 3 months after the conference
+    with clock.frozen(noon(REVIEWED)):
+        reviewed = review(plan, alice)
+    assert (reviewed.review_dates, reviewed.initial_category, reviewed.latest_category) == (
+        ["2027-03-09"],
+        "EMO",
+        "NEG",
+    )
+    assert events(plan, action=Action.UPDATE)[-1].detail == {
+        "reviewed_on": "2027-03-09",
+        "latest_category": {"from": "EMO", "to": "NEG"},
+    }
+    assert plan_review_due(reviewed) == dt.date(2027, 9, 9)  # then at most 6 months apart
+    with clock.frozen(noon(dt.date(2027, 9, 8))):
+        again = review(plan, alice, reviewed_on=dt.date(2027, 9, 8), latest_category="NEG")
+    assert again.review_dates == ["2027-03-09", "2027-09-08"]
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        (
+            {"reviewed_on": HELD},
+            "reviewed_on: a review comes after the plan started on 10 December 2026 "
+            "(census rule 8841)",
+        ),
+        ({"reviewed_on": dt.date(2026, 12, 9)}, "reviewed_on: a review comes after the plan"),
+        (
+            {"reviewed_on": dt.date(2027, 3, 6)},
+            "reviewed_on: Saturday 6 March 2027 is not a working day",
+        ),
+        (
+            {"reviewed_on": dt.date(2026, 12, 28)},
+            "reviewed_on: Monday 28 December 2026 is not a working day",  # a bank holiday
+        ),
+        ({"reviewed_on": dt.date(2027, 3, 10)}, "reviewed_on: the date cannot be in the future"),
+        ({"latest_category": "XYZ"}, "latest_category: 'XYZ' is not a category of abuse"),
+    ],
+)
+def test_a_wrong_review_is_refused_on_its_field(plan, alice, kw, message):
+    with clock.frozen(noon(REVIEWED)):
+        refused(lambda: review(plan, alice, **kw), message)
+
+
+def test_reviews_are_recorded_in_order_and_not_by_the_head_of_service(plan, alice, hazel):
+    with clock.frozen(noon(REVIEWED)):
+        refused(
+            lambda: review(plan, hazel),
+            "Your role does not allow casework.record",
+            PermissionDenied,
+        )
+        review(plan, alice)
+        for day in (REVIEWED, dt.date(2027, 3, 8)):
+            refused(
+                lambda day=day: review(plan, alice, reviewed_on=day),
+                "reviewed_on: the last review recorded was on 9 March 2027: record reviews in "
+                "the order they were held",
+            )
+
+
+def test_the_plan_ends_not_before_it_started_nor_before_its_last_review(plan, alice, hazel):
+    with clock.frozen(noon(dt.date(2027, 3, 12))):
+        review(plan, alice)
+        refused(
+            lambda: plan_end(plan=plan, by=alice, ended_on=dt.date(2026, 12, 9)),
+            "ended_on: cannot be before the plan started on 10 December 2026 (census rule 8925)",
+        )
+        refused(
+            lambda: plan_end(plan=plan, by=alice, ended_on=dt.date(2027, 3, 8)),
+            "ended_on: cannot be before the last review conference on 9 March 2027",
+        )
+        refused(
+            lambda: plan_end(plan=plan, by=alice, ended_on=dt.date(2027, 3, 13)),
+            "ended_on: the date cannot be in the future",
+        )
+        refused(
+            lambda: plan_end(plan=plan, by=hazel, ended_on=REVIEWED),
+            "Your role does not allow casework.record",
+            PermissionDenied,
+        )
+        ended = plan_end(plan=plan, by=alice, ended_on=REVIEWED)  # at the review conference
+        assert ended.ended_on == REVIEWED
+        assert events(plan, action=Action.UPDATE)[-1].detail == {"ended_on": "2027-03-09"}
+        assert plan_review_due(ended) is None
+        # Ended: no more reviews, no second end.
+        for act in (
+            lambda: review(plan, alice, reviewed_on=dt.date(2027, 3, 11)),
+            lambda: plan_end(plan=plan, by=alice, ended_on=dt.date(2027, 3, 11)),
+        ):
+            refused(act, "The child protection plan ended on 9 March 2027", Conflict)
+
+
+def test_an_open_plan_waits_for_its_review_conference(plan):
+    episode = plan.episode
+    waiting = [(w.what, w.due) for w in episode_waiting(episode)]
+    assert ("Review conference", dt.date(2027, 3, 10)) in waiting
+
+
+def test_a_children_in_need_plan_follows_a_protection_plan_only_once_it_has_ended(plan, alice):
+    """Census rule 4001, after the plan: a children in need plan starts on or after the day the
+    protection plan ended."""
+    with clock.frozen(noon(REVIEWED)):
+        review(plan, alice)
+        plan_end(plan=plan, by=alice, ended_on=REVIEWED)
+        refused(
+            lambda: cin_plan_start(episode=plan.episode, by=alice, started_on=dt.date(2027, 3, 8)),
+            "started_on: the child was on a child protection plan until 9 March 2027",
+        )
+        cin = cin_plan_start(episode=plan.episode, by=alice, started_on=REVIEWED)
+    assert cin.started_on == REVIEWED
+
+
+def test_the_referral_closes_after_its_last_review_and_ends_the_plan(plan, alice, mary, enquiry):
+    with clock.frozen(noon(dt.date(2027, 3, 12))):
+        authorise(enquiry.episode.assessments.get(), mary, authorised_on=dt.date(2026, 12, 11))
+        review(plan, alice)
+        refused(
+            lambda: close(plan.episode, alice, closed_on=dt.date(2027, 3, 8)),
+            "closed_on: cannot be before the last activity on 9 March 2027",
+        )
+        close(plan.episode, alice, closed_on=dt.date(2027, 3, 12), reason="RC7")
+    plan.refresh_from_db()
+    assert plan.ended_on == dt.date(2027, 3, 12)  # a plan ends when its referral closes
+    with clock.frozen(noon(dt.date(2027, 3, 15))):
+        refused(
+            lambda: review(plan, alice, reviewed_on=dt.date(2027, 3, 15)),
+            "The referral was closed on 12 March 2027",
+            Conflict,
+        )
+
+
+# --- The end of a children in need plan ---------------------------------------------------------
+
+
+def test_a_children_in_need_plan_ends_not_before_it_started(episode, alice, hazel):
+    with clock.frozen(noon(dt.date(2026, 12, 10))):
+        cin = cin_plan_start(episode=episode, by=alice, started_on=dt.date(2026, 12, 1))
+        refused(
+            lambda: cin_plan_end(plan=cin, by=alice, ended_on=dt.date(2026, 11, 30)),
+            "ended_on: cannot be before the plan started on 1 December 2026 (census rule 4011)",
+        )
+        refused(
+            lambda: cin_plan_end(plan=cin, by=alice, ended_on=dt.date(2026, 12, 11)),
+            "ended_on: the date cannot be in the future",
+        )
+        refused(
+            lambda: cin_plan_end(plan=cin, by=hazel, ended_on=dt.date(2026, 12, 10)),
+            "Your role does not allow casework.record",
+            PermissionDenied,
+        )
+        ended = cin_plan_end(plan=cin, by=alice, ended_on=dt.date(2026, 12, 9))
+        assert ended.ended_on == dt.date(2026, 12, 9)
+        assert events(cin, action=Action.UPDATE)[-1].detail == {"ended_on": "2026-12-09"}
+        refused(
+            lambda: cin_plan_end(plan=cin, by=alice, ended_on=dt.date(2026, 12, 10)),
+            "The children in need plan ended on 9 December 2026",
+            Conflict,
+        )
+        # Another may start once it has ended.
+        assert cin_plan_start(episode=episode, by=alice, started_on=dt.date(2026, 12, 10))
+
+
+# --- No further action, and no work on a closed referral ----------------------------------------
+
+
+def test_a_referral_closed_with_no_further_action_takes_no_activity(household, alice, mary):
+    """Census rules 8831, 8832, 4000: a referral closed with nothing done after it (ReferralNFA)
+    has no assessment, enquiry, conference or plan; none can be added once it is closed."""
+    amy = household["C1"]
+    refer(amy, alice, mary, Outcome.ALREADY_OPEN)
+    episode = close(CaseEpisode.objects.get(contact=amy), alice, reason="RC8")
+    assert (episode.referral_nfa, episode.closed_on) == (True, TUESDAY)
+    nfa = (
+        "The referral was closed on 24 November 2026 with no further action after the "
+        "referral: no activity is recorded on it (census rules 8831, 8832, 4000)"
+    )
+    contact = Contact.objects.get(pk=amy.pk)
+    for act in (
+        lambda: assessment_start(episode=episode, by=alice, started_on=TUESDAY),
+        lambda: cin_plan_start(episode=episode, by=alice, started_on=TUESDAY),
+        lambda: episode_ensure(contact=contact, by=mary, start_assessment=True),
+    ):
+        refused(act, nfa, Conflict)
+    refused(
+        lambda: an_enquiry(episode, alice),
+        f"{amy.given_names} {amy.family_name}'s referral was closed on 24 November 2026: a "
+        "closed referral takes no new section 47 enquiry",
+        Conflict,
+    )
+    # Its details for the returns may still be corrected.
+    details(episode, alice, primary_need="N9")
+
+
+def test_a_strategy_discussion_cannot_start_an_enquiry_on_a_closed_referral(household, alice, mary):
+    """Amy's referral closed with no further action; a discussion about her brother Leo, called
+    from his section 47 decision, includes her. Its outcome with an enquiry is refused with
+    what to do (a new contact makes a new referral), and nothing of it is recorded."""
+    amy, leo = household["C1"], household["C2"]
+    refer(amy, alice, mary, Outcome.ALREADY_OPEN)
+    close(CaseEpisode.objects.get(contact=amy), alice, reason="RC8")
+    refer(leo, alice, mary, Outcome.STRATEGY_DISCUSSION_S47)
+    discussion = call_discussion(
+        [Contact.objects.get(pk=leo.pk), Contact.objects.get(pk=amy.pk)], alice
+    )
+
+    def record() -> object:
+        with clock.frozen(STARTS + dt.timedelta(minutes=90)):
+            return outcome_record(
+                discussion=discussion,
+                by=alice,
+                held_at=STARTS,
+                enquiry=Enquiry.SINGLE,
+                immediate_protection=False,
+                rationale="Threshold for significant harm met.",
+                risks={},
+                missing_reason="Police and health sent apologies by phone.",
+                reconvene=False,
+            )
+
+    error = refused(
+        record,
+        f"{amy.given_names} {amy.family_name}'s referral was closed on 24 November 2026",
+        Conflict,
+    )
+    assert "Record a new contact for the child" in error.message
+    discussion.refresh_from_db()
+    assert discussion.status == "called"
+    assert not Section47.objects.exists()
+
+
+def test_a_referral_cannot_close_while_a_strategy_discussion_about_the_child_is_called(
+    s47, alice, mary
+):
+    """Its outcome may start an enquiry, which a closed referral could not take."""
+    amy = s47["C1"]
+    episode = CaseEpisode.objects.get(contact=amy)
+    with clock.frozen(noon(dt.date(2026, 12, 10))):
+        authorise(episode.assessments.get(), mary, authorised_on=dt.date(2026, 12, 10))
+        conference(episode.enquiries.get(), alice, not_required=True)
+    with clock.frozen(T0 + dt.timedelta(days=16)):
+        discussion = call_discussion([Contact.objects.get(pk=amy.pk)], mary)
+        refused(
+            lambda: close(episode, alice, closed_on=dt.date(2026, 12, 10)),
+            f"A strategy discussion about the child ({discussion.reference}) is called",
             Conflict,
         )

@@ -90,7 +90,13 @@ def test_a_refusal_is_shown_on_the_field_it_names(episodes, mary):
         args=[episodes["C1"].pk, episodes["C1"].assessments.get().pk],
     )
     response = client_for(mary).post(
-        url, {"authorised_on": "2026-11-23", "factors": ["3A"], "needs_support": "yes"}
+        url,
+        {
+            "authorised_on": "2026-11-23",
+            "factors": ["3A"],
+            "needs_support": "yes",
+            "primary_need": "N1",
+        },
     )
     assert response.status_code == 422
     text = response.content.decode()
@@ -141,3 +147,89 @@ def test_the_referral_page_shows_the_clocks_and_is_audited(episodes, mary):
     assert AuditEvent.objects.filter(
         user=mary, action=Action.VIEW, object_id=str(episodes["C1"].pk)
     ).exists()
+
+
+# --- Plans: reviews and ends; the primary need ----------------------------------------------
+
+
+@pytest.fixture
+def leo_plan(episodes, alice):
+    """Leo's conference on Tuesday made a plan (emotional abuse)."""
+    from safehub.casework.services import icpc_record, plan_start
+
+    enquiry = episodes["C2"].enquiries.get()
+    icpc_record(enquiry=enquiry, by=alice, icpc_on=TUESDAY, not_required=False, led_to_plan=True)
+    return plan_start(enquiry=enquiry, by=alice, category="EMO", previous_plans=0)
+
+
+def test_the_referral_page_offers_a_review_and_the_end_of_an_open_plan(episodes, leo_plan, alice):
+    leo = episodes["C2"]
+    text = client_for(alice).get(reverse("casework:episode_detail", args=[leo.pk])).content
+    text = text.decode()
+    assert reverse("casework:plan_review", args=[leo.pk, leo_plan.pk]) in text
+    assert reverse("casework:plan_end", args=[leo.pk, leo_plan.pk]) in text
+    assert "Next review due by" in text and "Wednesday 24 February 2027" in text
+
+
+def test_a_review_on_the_day_the_plan_started_is_refused_on_its_field(episodes, leo_plan, alice):
+    url = reverse("casework:plan_review", args=[episodes["C2"].pk, leo_plan.pk])
+    client = client_for(alice)
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"reviewed_on": "2026-11-24", "latest_category": "NEG"})
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert '<a href="#id_reviewed_on">A review comes after the plan started on 24 November' in text
+    assert "(census rule 8841)" in text
+    leo_plan.refresh_from_db()
+    assert (leo_plan.review_dates, leo_plan.latest_category) == ([], "EMO")
+
+
+def test_an_ended_plan_is_a_conflict_shown_above_the_form(episodes, leo_plan, alice):
+    url = reverse("casework:plan_end", args=[episodes["C2"].pk, leo_plan.pk])
+    client = client_for(alice)
+    assert client.post(url, {"ended_on": "2026-11-24"}).status_code == 302
+    response = client.post(url, {"ended_on": "2026-11-24"})
+    assert response.status_code == 409
+    assert "The child protection plan ended on 24 November 2026" in response.content.decode()
+
+
+def test_a_plan_of_another_referral_is_not_found(episodes, leo_plan, alice):
+    client = client_for(alice)
+    for name in ("casework:plan_review", "casework:plan_end"):
+        url = reverse(name, args=[episodes["C1"].pk, leo_plan.pk])
+        assert client.get(url).status_code == 404
+    url = reverse("casework:cin_plan_end", args=[episodes["C2"].pk, 999999])
+    assert client.get(url).status_code == 404
+
+
+def test_the_primary_need_is_changed_on_the_childs_details_page(episodes, alice):
+    amy = episodes["C1"]
+    url = reverse("casework:child_details", args=[amy.pk])
+    form = {"upn": "", "upn_unknown": "UN1", "ethnicity": "WBRI", "primary_need": "N5"}
+    assert client_for(alice).post(url, form).status_code == 302
+    amy.refresh_from_db()
+    assert amy.primary_need == "N5"
+    response = client_for(alice).post(url, {**form, "primary_need": ""})
+    assert response.status_code == 422
+    assert '<a href="#id_primary_need">Select the child' in response.content.decode()
+
+
+def test_closing_a_referral_with_nothing_done_says_it_is_no_further_action(
+    reference, frozen_now, alice, mary
+):
+    receipt = notification_receive(
+        raw=example_bytes("notification-high-risk.json"), channel=Channel.API
+    )
+    contact = Contact.objects.get(notification=receipt.notification, child_ref="C1")
+    contact_reassign(contact=contact, to_user=alice, by=mary, reason="Hub allocation")
+    contact.refresh_from_db()
+    decision = contact_decide(
+        contact=contact, decided_by=alice, outcome=Outcome.ALREADY_OPEN, rationale="Known."
+    )
+    decision_sign_off(decision=decision, signed_off_by=mary, note="Agreed.")
+    episode = CaseEpisode.objects.get(contact=contact)
+    url = reverse("casework:close", args=[episode.pk])
+    assert "no further action" in client_for(alice).get(url).content.decode()
+    client_for(alice).post(url, {"closed_on": "2026-11-24", "reason": "RC8"})
+    episode.refresh_from_db()
+    assert (episode.closed_on, episode.referral_nfa) == (TUESDAY, True)
