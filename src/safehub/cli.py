@@ -5,8 +5,11 @@ safehub apiclient create --force CODE --name NAME | list | rotate PREFIX | revok
 safehub audit seal | verify [--anchor SEQ:HASH] | export --from DATE --to DATE -o FILE.csv
 safehub generate --notifications N [--seed S] [--start DATE] [--days D] -o FILE.jsonl
 safehub import FILE.jsonl|FILE.json
+safehub load_national [--notifications N] [--force CODE] [--seed S] [--days D]   (a benchmark world)
 safehub linkage evaluate --records R.csv --truth T.csv [--json] [--baseline]
-safehub linkage train --records R.csv [-o model.json]
+safehub linkage train [--records R.csv] [-o model.json] [--no-store]
+safehub linkage load FILE.csv --source NAME [--rejects R.csv]
+safehub linkage run [--batch-size N]
 safehub linkage generate --people N [--seed S] -o people.csv --truth truth.csv
 safehub linkage febrl4 -o records.csv --truth truth.csv   (needs the dev extra)
 safehub reference load [--agencies CSV] [--districts CSV]

@@ -392,6 +392,48 @@ SAFEHUB_BREAK_GLASS_HOURS = env_int("SAFEHUB_BREAK_GLASS_HOURS", 4, minimum=1)
 # not chained this long after its time.
 AUDIT_SEAL_SETTLE_SECONDS = env_int("SAFEHUB_AUDIT_SETTLE_SECONDS", 10, minimum=0)
 AUDIT_MAX_LAG_SECONDS = env_int("SAFEHUB_AUDIT_MAX_LAG_SECONDS", 3600, minimum=60)
+
+
+def env_probability(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a probability between 0 and 1")
+    return value
+
+
+# The person index (safehub.people, docs/linkage.md). A new record joins the best person at or
+# above the auto-link band; between the bands it becomes a new person and a clerical review is
+# opened against the candidate; below, it is a new person.
+SAFEHUB_LINKAGE_AUTO_LINK = env_probability("SAFEHUB_LINKAGE_AUTO_LINK", 0.99)
+SAFEHUB_LINKAGE_REVIEW = env_probability("SAFEHUB_LINKAGE_REVIEW", 0.80)
+if SAFEHUB_LINKAGE_REVIEW > SAFEHUB_LINKAGE_AUTO_LINK:
+    raise ImproperlyConfigured("SAFEHUB_LINKAGE_REVIEW must not be above SAFEHUB_LINKAGE_AUTO_LINK")
+# The key of the keyed hashes (HMAC-SHA256) that stand in the index for an address line, an NHS
+# number and a UPN. Unset, it is derived from the first field key: set it in production, so that
+# rotating the field keys leaves it alone. Changing it needs `safehub linkage run` (which rehashes).
+SAFEHUB_LINKAGE_KEY = os.environ.get("SAFEHUB_LINKAGE_KEY", "")
+# At most this many of the index's records are scored against one new record (the ones sharing
+# the most blocking keys first), so that a postcode of a thousand flats cannot slow intake.
+SAFEHUB_LINKAGE_MAX_CANDIDATES = env_int("SAFEHUB_LINKAGE_MAX_CANDIDATES", 200, minimum=1)
+# When a new notification's people are linked to the index: "worker" (the default) by the
+# worker's people_index_sweep seconds after intake, which then re-rates the contacts upward if the
+# index shows more than intake saw (docs/linkage.md, "At intake"), so that intake does not wait
+# for matching; "inline" in intake's own transaction. Amendments and manual contacts are linked
+# in their own transaction either way (rare, and a person is waiting).
+SAFEHUB_LINKAGE_AT_INTAKE = os.environ.get("SAFEHUB_LINKAGE_AT_INTAKE", "worker").strip().lower()
+if SAFEHUB_LINKAGE_AT_INTAKE not in ("worker", "inline"):
+    raise ImproperlyConfigured(
+        f"SAFEHUB_LINKAGE_AT_INTAKE={SAFEHUB_LINKAGE_AT_INTAKE!r} must be worker or inline"
+    )
+# The worker's index sweep: every this many seconds, at most this many notifications a batch.
+SAFEHUB_LINKAGE_SWEEP_SECONDS = env_int("SAFEHUB_LINKAGE_SWEEP_SECONDS", 5, minimum=1)
+SAFEHUB_LINKAGE_SWEEP_BATCH = env_int("SAFEHUB_LINKAGE_SWEEP_BATCH", 200, minimum=1)
 OUTBOX_RETRY_BASE_SECONDS = env_int("SAFEHUB_OUTBOX_RETRY_BASE_SECONDS", 30, minimum=0)
 
 SESSION_COOKIE_HTTPONLY = True

@@ -14,6 +14,7 @@ urlpatterns = [
     path("audit/", include("safehub.audit.urls")),
     path("reports/", include("safehub.reports.urls")),
     path("casework/", include("safehub.casework.urls")),
+    path("people/", include("safehub.people.urls")),
     path("returns/", include("safehub.returns.urls")),
     path("sign-in/", SignInView.as_view(), name="login"),
     # The second step, after a right password (safehub.accounts.twofactor).

@@ -85,6 +85,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "casework.view": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER, R.HEAD_OF_SERVICE}),
     "casework.record": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
     "casework.authorise": frozenset({R.HUB_MANAGER}),
+    # The person index (docs/person-index.md): the clerical review of uncertain links, and the
+    # people of the council's records with their records and relationships, for the hub's social
+    # workers and managers; merging two people (and undoing a merge) for managers only, since a
+    # wrong merge puts one child's history in front of another's worker.
+    "person.review": frozenset({R.HUB_SOCIAL_WORKER, R.HUB_MANAGER}),
+    "person.merge": frozenset({R.HUB_MANAGER}),
 }
 
 

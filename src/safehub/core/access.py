@@ -94,6 +94,11 @@ DESCRIPTIONS: dict[str, str] = {
         "record what the returns need: the child's details, the conference, plans, closure"
     ),
     "casework.authorise": "authorise an assessment, with the factors it found",
+    "person.review": (
+        "see the person index's people of their council's records, and decide its clerical "
+        "reviews: link a record to the person it may be, or keep them apart"
+    ),
+    "person.merge": "merge two people of their council's records into one, and undo a merge",
 }
 
 # The kinds of record a URL names, the permission without which a person sees none of them, and
@@ -135,6 +140,17 @@ SCOPES: dict[str, tuple[str, str]] = {
         "hub staff: their own council's referrals (and the assessments, enquiries and plans "
         "they hold)",
     ),
+    "link_review": (
+        "person.review",
+        "hub staff: reviews of records their council has heard of (a notification with a child "
+        "routed to it, its manual contacts, its own and its schools' files); a file of an agency "
+        "serving no one council (a health trust): when the candidate person is in scope",
+    ),
+    "person": (
+        "person.review",
+        "hub staff: people with a record their council has heard of, and those merged into one",
+    ),
+    "merge": ("person.review", "hub staff: merges of a person in scope"),
     "notification": (
         "contact.view",
         "through its contacts, as a contact; an integration client: its own force's",
@@ -304,10 +320,58 @@ PAGES: dict[str, Access] = {
     "casework:plan_start": Access(
         "casework.record", ("GET", "POST"), scope=("episode",), audited=True
     ),
+    "casework:plan_review": Access(
+        "casework.record",
+        ("GET", "POST"),
+        scope=("episode",),
+        audited=True,
+        note="a review conference (a working day after the plan started) and the latest category",
+    ),
+    "casework:plan_end": Access(
+        "casework.record", ("GET", "POST"), scope=("episode",), audited=True
+    ),
     "casework:cin_plan_start": Access(
         "casework.record", ("GET", "POST"), scope=("episode",), audited=True
     ),
+    "casework:cin_plan_end": Access(
+        "casework.record", ("GET", "POST"), scope=("episode",), audited=True
+    ),
     "casework:close": Access("casework.record", ("GET", "POST"), scope=("episode",), audited=True),
+    "people:review_queue": Access(
+        "person.review",
+        audited=True,
+        note="the open clerical reviews of the council's records, the most probable first",
+    ),
+    "people:review_detail": Access(
+        "person.review",
+        ("GET", "POST"),
+        scope=("link_review",),
+        audited=True,
+        note=(
+            "the record and the candidate person's records side by side, with the evidence; "
+            "link or keep apart, with a reason"
+        ),
+    ),
+    "people:person_detail": Access(
+        "person.review",
+        scope=("person",),
+        audited=True,
+        note="a person's records, relationships and merges; every view audited",
+    ),
+    "people:person_merge": Access(
+        "person.merge",
+        ("GET", "POST"),
+        scope=("person",),
+        audited=True,
+        note="another person of the council's records, by reference, merged into this one",
+    ),
+    "people:merge_undo": Access(
+        "person.merge",
+        ("GET", "POST"),
+        scope=("merge",),
+        audited=True,
+        note="moves back exactly what the merge moved, or says what stands in the way",
+    ),
     "sharing:decision_list": Access("sharing.view", audited=True),
     "audit:export": Access(
         "audit.export",

@@ -33,6 +33,12 @@ from safehub.intake.models import (
     PersonKey,
 )
 from safehub.intake.validation import NotificationBody, validate_notification
+from safehub.people.services import (
+    linkage_inline,
+    notification_people_reindex,
+    notifications_people_index,
+    notifications_rerate,
+)
 from safehub.referrals.models import Contact, Routing
 from safehub.referrals.services import (
     contacts_for_notification,
@@ -80,6 +86,7 @@ class NewRows:
     version: NotificationVersion
     contacts: list[Contact]
     triage: TriageRows
+    body: NotificationBody | None = None
 
     def receipt(self) -> Receipt:
         return Receipt(
@@ -232,7 +239,9 @@ def _new_rows(
         notification=notification, body=body, contacts=contacts, triage=triage, now=now
     )
     notification.flags = _flags(body, contacts, force_known=force is not None)
-    return NewRows(notification=notification, version=version, contacts=contacts, triage=rows)
+    return NewRows(
+        notification=notification, version=version, contacts=contacts, triage=rows, body=body
+    )
 
 
 def _create_detail(rows: NewRows, channel: Channel) -> dict:
@@ -272,6 +281,7 @@ def _store_new(
         )
     Contact.objects.bulk_create(rows.contacts)
     _save_triage([rows.triage], deliver_now=True)
+    _people_index([(notification, body, rows.contacts)], now)
     audit_record(
         actor=submitted_by or f"bulk import ({channel})",
         action=Action.CREATE,
@@ -279,6 +289,19 @@ def _store_new(
         detail=_create_detail(rows, channel),
     )
     return rows.receipt()
+
+
+def _people_index(
+    items: list[tuple[Notification, NotificationBody, list[Contact]]], now: dt.datetime
+) -> None:
+    """The person index at intake (docs/linkage.md, "At intake"). By default
+    (SAFEHUB_LINKAGE_AT_INTAKE = "worker") nothing: the worker's `people_index_sweep` links the
+    notifications' people seconds later and re-rates their contacts, so that intake answers
+    without the matching's cost. "inline": the same linking and re-rating in this transaction."""
+    if not linkage_inline():
+        return
+    if notifications_people_index(items=items, now=now):
+        notifications_rerate(items=items, now=now)
 
 
 def _save_triage(all_rows: list[TriageRows], *, deliver_now: bool) -> None:
@@ -404,6 +427,10 @@ def _store_many(all_rows: list[NewRows], channel: Channel) -> None:
     _insert_rows(NotificationVersion, [rows.version for rows in all_rows])
     _insert_rows(Contact, [c for rows in all_rows for c in rows.contacts])
     _save_triage([rows.triage for rows in all_rows], deliver_now=False)
+    _people_index(
+        [(r.notification, r.body, r.contacts) for r in all_rows if r.body is not None],
+        all_rows[0].notification.received_at,
+    )
     actor = f"bulk import ({channel})"
     _insert_rows(
         AuditEvent,
@@ -568,6 +595,7 @@ def notification_amend(
             notification=notification, body=body, version=number
         )
         rerated = _triage_amended(notification, body, updated, opened, now)
+        notification_people_reindex(notification=notification, body=body, now=now)
         notification.current_version = number
         notification.occurred_at = body.occurred_at
         notification.recorded_at = body.recorded_at

@@ -7,13 +7,15 @@ day and month of birth swapped, a digit of a child's date of birth wrong, postco
 without the space or with a letter wrong. `safehub_settings()` is the model definition;
 `baseline_settings()` is plain Splink with its library comparisons, for contrast in the docs.
 
-Household evidence (same mother, same address as a sibling) needs the person index's
-relationships, which do not exist yet: `household_comparison()` is where it will go.
+A household (siblings, a parent and child at one address) is evidence against a match:
+`household_comparison()`. The levels' SQL is written once and rendered for DuckDB or Spark
+(`_Level`); `apply_parameters` puts a model trained on one backend onto a linker of the other.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +25,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
 from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
+from splink.internals.dialects import SplinkDialect
 
 MODEL_FORMAT = "safehub-linkage-model"
 MODEL_VERSION = 1
@@ -90,6 +93,9 @@ TRAINING_BLOCKS: list[tuple[str, ...]] = [
 FIXED_WEIGHT = -20.0
 GENERATION_YEARS = 15
 GENERATION_WEIGHT = -6.0
+# The household levels (`household_comparison`): siblings, and a parent and child, at one home.
+SIBLING_WEIGHT = -10.0
+PARENT_WEIGHT = -8.0
 
 
 # Pairs of records sampled at random to estimate u. More is more precise and slower: 1.5 million
@@ -106,8 +112,45 @@ def _fixed(level: ComparisonLevelCreator, weight: float = FIXED_WEIGHT) -> Compa
     )
 
 
-def _level(sql: str, label: str) -> cll.CustomLevel:
-    return cll.CustomLevel(sql, label, base_dialect_str="duckdb")
+# The functions the levels' SQL uses, by backend. Levels are written in DuckDB's SQL with
+# double-quoted identifiers and no string literals; `_Level` renders them for Spark too (sqlglot's
+# own translation turns DuckDB's `list_has_any` into `&&`, which Spark SQL does not have, and
+# knows nothing of the similarity functions Splink registers from its jar).
+_FUNCTIONS = {
+    "duckdb": {},
+    "spark": {
+        "jaro_winkler_similarity": "jaro_winkler",
+        "damerau_levenshtein": "damerau_levenshtein",
+        "levenshtein": "levenshtein",
+        "list_has_any": "arrays_overlap",
+    },
+}
+_CALL = re.compile(r"\b(jaro_winkler_similarity|damerau_levenshtein|levenshtein|list_has_any)\(")
+
+
+class _Level(ComparisonLevelCreator):
+    """A custom comparison level written once, rendered for DuckDB or Spark."""
+
+    def __init__(self, sql: str, label: str) -> None:
+        self.sql = sql
+        self.label = label
+
+    def create_sql(self, sql_dialect: SplinkDialect) -> str:
+        name = sql_dialect.sql_dialect_str
+        if name not in _FUNCTIONS:
+            raise ValueError(f"backend: the linkage model runs on DuckDB or Spark, not {name}")
+        functions = _FUNCTIONS[name]
+        sql = _CALL.sub(lambda m: f"{functions.get(m[1], m[1])}(", self.sql)
+        if name == "spark":
+            sql = sql.replace('"', "`")
+        return sql
+
+    def create_label_for_charts(self) -> str:
+        return self.label
+
+
+def _level(sql: str, label: str) -> ComparisonLevelCreator:
+    return _Level(sql, label)
 
 
 def _null(*cols: str) -> ComparisonLevelCreator:
@@ -119,11 +162,22 @@ def _jw(col: str, at: float) -> str:
     return f'jaro_winkler_similarity("{col}_l", "{col}_r") >= {at}'
 
 
-def given_name_comparison() -> cl.CustomComparison:
-    unrelated = (
-        f'NOT {_jw("given_name", 0.8)} AND NOT list_has_any("given_groups_l", "given_groups_r") '
+def _one_edit(col: str) -> str:
+    # Jaro-Winkler is harsh on short names (AVA/AA, AMY/AYM, ALI/AI all score under 0.8).
+    return f'damerau_levenshtein("{col}_l", "{col}_r") <= 1'
+
+
+def unrelated_given_names() -> str:
+    """Neither given name is a spelling, nickname, typo or middle name of the other."""
+    return (
+        f"NOT {_jw('given_name', 0.8)} AND NOT {_one_edit('given_name')} "
+        'AND NOT list_has_any("given_groups_l", "given_groups_r") '
         'AND NOT list_has_any("given_all_l", "given_all_r")'
     )
+
+
+def given_name_comparison() -> cl.CustomComparison:
+    unrelated = unrelated_given_names()
     # The date is compared by its parts, not by `dob`, so that EM blocked on `dob` still
     # estimates this comparison (Splink leaves out a comparison that uses a blocking column).
     same_dob = " AND ".join(f'"dob_{p}_l" = "dob_{p}_r"' for p in "ymd")
@@ -142,6 +196,7 @@ def given_name_comparison() -> cl.CustomComparison:
                 label_for_charts="a given name in common (middle name used)"
             ),
             _level(_jw("given_name", 0.8), "given name similar"),
+            _level(_one_edit("given_name"), "given name one letter out (a short name mistyped)"),
             _level(
                 'jaro_winkler_similarity("given_name_l", "family_name_r") >= 0.9',
                 "given name is the other's family name (names transposed)",
@@ -266,10 +321,80 @@ def _exact(col: str, description: str) -> cl.CustomComparison:
     )
 
 
-def household_comparison() -> cl.CustomComparison | None:
-    """Hook for issue 4 item 7: a child's household as evidence (same mother, same address as a
-    sibling). It needs relationships from the person index; until then there is none."""
-    return None
+def same_household() -> str:
+    """Two records at one home: the same postcode with a similar (or no) first line, or the same
+    first line in the same postcode district (or with a postcode missing)."""
+    line_close = _jw("address_line1", 0.88)
+    line_missing = '("address_line1_l" IS NULL OR "address_line1_r" IS NULL)'
+    district = (
+        '("postcode_district_l" = "postcode_district_r" '
+        'OR "postcode_l" IS NULL OR "postcode_r" IS NULL)'
+    )
+    return (
+        f'(("postcode_l" = "postcode_r" AND ({line_close} OR {line_missing})) '
+        f'OR ("address_line1_l" = "address_line1_r" AND {district}))'
+    )
+
+
+def household_comparison() -> cl.CustomComparison:
+    """A household as evidence (issue 4 item 7): the family members who share a home share the
+    surname and the address, which count for a match in their own comparisons, so the household
+    itself has to count against one where it explains the pair better than one person does.
+
+    Children of one home whose first names are unrelated are siblings, whether or not both dates
+    of birth are known (a child with no date of birth on one record is the commonest false match
+    without this level); a child is a record born after CHILD_BORN_AFTER, and a pair counts as
+    children when one record is a child and the other is not known to be an adult. Two records of
+    one home born a generation apart (and not by one mistyped digit) whose first names are related
+    but not the same name are a parent and child (a child's middle name after the parent, Jacob
+    and Jack). Both weights are set by hand, like the twins level, for the same reason: EM reads
+    a household as a match. Outside these levels the comparison says nothing (weight 0)."""
+    home = same_household()
+    children = (
+        'coalesce("is_child_l", TRUE) AND coalesce("is_child_r", TRUE) '
+        'AND coalesce("is_child_l", "is_child_r", FALSE)'
+    )
+    # Not one digit out: 1965 for 1985 is a slip of the keyboard, not a generation.
+    generation = (
+        f'abs("dob_y_l" - "dob_y_r") >= {GENERATION_YEARS} '
+        'AND damerau_levenshtein("dob_l", "dob_r") > 1'
+    )
+    # Only first names that are related but not the same name: the same name (or a spelling or
+    # nickname of it) a generation apart is as likely to be one person with a wrong date of birth
+    # (FEBRL4 replaces dates outright) as a father and son, and unrelated names a generation
+    # apart already count strongly against a match in their own comparisons.
+    same_given = (
+        f'"given_name_l" = "given_name_r" OR {_jw("given_name", 0.92)} '
+        'OR list_has_any("given_groups_l", "given_groups_r")'
+    )
+    return cl.CustomComparison(
+        output_column_name="household",
+        comparison_levels=[
+            _level(
+                '("postcode_l" IS NULL OR "postcode_r" IS NULL) AND '
+                '("address_line1_l" IS NULL OR "address_line1_r" IS NULL)',
+                "household unknown (an address missing)",
+            ).configure(is_null_level=True),
+            _fixed(
+                _level(
+                    f"{home} AND {children} AND {unrelated_given_names()}",
+                    "children of one household with unrelated first names (siblings)",
+                ),
+                SIBLING_WEIGHT,
+            ),
+            _fixed(
+                _level(
+                    f"{home} AND {generation} AND NOT ({same_given}) "
+                    f"AND NOT ({unrelated_given_names()})",
+                    f"one household, born {GENERATION_YEARS}+ years apart, related first names "
+                    "(parent and child)",
+                ),
+                PARENT_WEIGHT,
+            ),
+            _fixed(cll.ElseLevel(), 0.0),
+        ],
+        comparison_description="household",
+    )
 
 
 OPTIONAL_COLUMNS = ("town", "sex", "nhs_number", "upn")
@@ -291,9 +416,7 @@ def safehub_comparisons(*, columns: set[str] | None = None) -> list[ComparisonCr
         address_comparison(),
     ]
     comparisons += [make() for col, make in optional.items() if columns is None or col in columns]
-    household = household_comparison()
-    if household is not None:
-        comparisons.append(household)
+    comparisons.append(household_comparison())
     return comparisons
 
 
@@ -389,6 +512,36 @@ def floor_special_levels(linker: Linker) -> None:
                 continue
             if not isinstance(m, float) or m / u < m_else / u_else:
                 level.m_probability = u * m_else / u_else
+
+
+def apply_parameters(linker: Linker, splink_settings: dict[str, Any]) -> None:
+    """Give a linker the parameters of a trained model (`linker.misc.save_model_to_json()`, the
+    `splink_settings` of a stored model): λ and every level's m and u. The linker must be built
+    from the same comparisons, on any backend: this is how the model estimated on DuckDB
+    predicts on Spark without being estimated again."""
+    settings = linker._settings_obj
+    settings._probability_two_random_records_match = splink_settings[
+        "probability_two_random_records_match"
+    ]
+    saved = {c["output_column_name"]: c for c in splink_settings["comparisons"]}
+    for comparison in settings.comparisons:
+        name = comparison.output_column_name
+        if name not in saved:
+            raise ValueError(f"model: the trained model has no {name} comparison")
+        levels = saved[name]["comparison_levels"]
+        if len(levels) != len(comparison.comparison_levels):
+            raise ValueError(f"model: the {name} comparison has other levels than the trained one")
+        for level, stored in zip(comparison.comparison_levels, levels, strict=True):
+            if stored.get("label_for_charts") != level.label_for_charts:
+                raise ValueError(
+                    f"model: {name} level {level.label_for_charts!r} is not the trained "
+                    f"{stored.get('label_for_charts')!r}"
+                )
+            if level.is_null_level:
+                continue
+            for key in ("m_probability", "u_probability"):
+                if key in stored:
+                    setattr(level, key, stored[key])
 
 
 def probability_to_weight(p: float) -> float:

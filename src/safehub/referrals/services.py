@@ -17,6 +17,7 @@ from safehub.core.outbox import outbox_enqueue
 from safehub.core.postcodes import postcode_district, postcode_normalise
 from safehub.intake.models import Notification
 from safehub.intake.validation import Address, NotificationBody, Person
+from safehub.people.services import contact_person_index
 from safehub.referrals.models import Contact, ReferralSource, Routing
 from safehub.referrals.selectors import contacts_in_scope
 from safehub.timescales.calendar import working_days_due
@@ -265,6 +266,7 @@ def contact_create_manual(
             due_at=due,
             rule="Not rated: by the end of the 1st working day after the day of receipt",
         )
+        contact_person_index(contact=contact, now=now)
         audit_record(
             actor=created_by,
             action=Action.CREATE,

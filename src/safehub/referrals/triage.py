@@ -7,15 +7,25 @@ screening deadline. What it reads from the database (the active policy, the hist
 the notification names, the confirmed MARAC referrals of its victims) a `TriageContext` reads once
 for a whole batch.
 
+"The same person" is the person index's (safehub.people.history.IndexHistory): every spelling the
+index linked to a person counts, and a child's open case and child protection plan are read from
+casework across the person's contacts. A person the index does not hold is counted by the
+exact-match key (name and date of birth) as before. The index is consulted after intake too: with
+SAFEHUB_LINKAGE_AT_INTAKE = "worker" intake's triage (and `triage_explain`) sees what the index
+held already, and when the worker's sweep links the notification's people `triage_rerate_indexed`
+rates its waiting contacts again, upward only (docs/linkage.md, "At intake").
+
 `triage_explain` runs the same steps without storing anything and returns plain JSON data.
 """
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from safehub.accounts.selectors import school_by_urn
+from safehub.audit.models import Action
+from safehub.audit.services import audit_record
 from safehub.core.clock import LONDON
 from safehub.core.clock import now as clock_now
 from safehub.encompass.services import (
@@ -27,6 +37,7 @@ from safehub.encompass.services import (
 from safehub.intake.keys import History, person_key, person_keys_build
 from safehub.intake.models import Notification, PersonKey
 from safehub.intake.validation import NotificationBody, Person, validate_notification
+from safehub.people.history import IndexHistory, Matched
 from safehub.referrals.models import Contact, ContactStatus
 from safehub.referrals.services import _child_address, contact_route_for
 from safehub.risk.marac import CRITERIA, MaracCriterion, marac_criteria
@@ -39,7 +50,7 @@ from safehub.risk.rag import (
     rag_screening_due,
 )
 from safehub.risk.scoring import DashScore, dash_score
-from safehub.risk.selectors import policy_active
+from safehub.risk.selectors import policy_active, policy_get
 from safehub.timescales.calendar import add_calendar_months, encompass_due
 from safehub.timescales.clocks import OPEN_Q, clock_build, clocks_next_due
 from safehub.timescales.models import Clock, ClockKind, ClockState
@@ -96,6 +107,8 @@ class TriageContext:
     history: History = field(default_factory=History)
     # Confirmed MARAC referrals by victim key: (when confirmed, the suspects' keys).
     referrals: dict[str, list[tuple[dt.datetime, set[str]]]] = field(default_factory=dict)
+    # The person index's side: whom it holds for each person, their namings, cases and plans.
+    index: IndexHistory = field(default_factory=IndexHistory)
 
     @classmethod
     def load(
@@ -104,7 +117,13 @@ class TriageContext:
         items: Iterable[tuple[NotificationBody, list[PersonKey]]],
         received_at: dt.datetime,
         policy: TriagePolicy | None = None,
+        matched: Iterable[Matched] = (),
     ) -> "TriageContext":
+        """Read the history of the people these notifications name (`items`: each body with its
+        people's keys, not yet saved). `matched`: whom the person index found for them, from the
+        intake hook, which must run before this (people/history.py `matched_from_body`); without
+        it, the index is still read for the people it can find by their stored records or their
+        exact-match key."""
         policy = policy or policy_active()
         items = list(items)
         marac = policy.rules["marac"]
@@ -130,8 +149,18 @@ class TriageContext:
                     continue
                 referrals.setdefault(victim_key, []).append((decided_at, set(suspect_keys)))
             since = min([since] + [at for found in referrals.values() for at, _ in found])
+        index = IndexHistory.load(
+            keys=[k for _, keys in items for k in keys],
+            since=since,
+            repeat_since=since_repeat,
+            on=received_at.astimezone(LONDON).date(),
+            matched=matched,
+        )
         return cls(
-            policy=policy, history=History.load(keys=all_keys, since=since), referrals=referrals
+            policy=policy,
+            history=History.load(keys=all_keys, since=since),
+            referrals=referrals,
+            index=index,
         )
 
 
@@ -163,48 +192,77 @@ def triage_assess(
         raise ValueError("received_at must be aware")
     policy = context.policy
     history = context.history
+    index = context.index
     risk = body.risk
     score = dash_score(instrument=risk.instrument, answers=risk.answers, policy=policy)
     incident = body.occurred_at
     notified_on = received_at.astimezone(LONDON).date()
 
     victims = [p for p in body.people if p.role == "victim"]
-    victim_keys = [k for k in (_key_of(v) for v in victims) if k]
     suspect_keys = sorted({k.key for k in keys if k.role == "suspect"})
+    suspect_persons = frozenset(
+        p
+        for s in body.people
+        if s.role == "suspect"
+        for p in index.persons_of(notification_id, s.ref)
+    )
+
+    def earlier_about(role: str, person: Person, since: dt.datetime) -> set[Any]:
+        """The earlier notifications naming this person in this role: those naming the index's
+        person (every spelling linked to them), and those naming the same exact-match key (the
+        fallback for a person the index does not hold, and a notification stored before the
+        index held it; both give notification ids, so none is counted twice)."""
+        found = index.notifications(
+            persons=[(role, p) for p in index.persons_of(notification_id, person.ref)],
+            since=since,
+            before=incident,
+            exclude=notification_id,
+        )
+        key = _key_of(person)
+        if key:
+            found |= history.notifications(
+                keys=[(role, key)], since=since, before=incident, exclude=notification_id
+            )
+        return found
 
     marac = policy.rules["marac"]
     escalation_since = _months_before(incident, marac["escalation_months"])
     victim_results = []
     for victim in victims:
         key = _key_of(victim)
-        same_victim = 1
+        same_victim = 1 + len(earlier_about("victim", victim, escalation_since))
         last_referral: dt.datetime | None = None
         pair_since: int | None = None
-        if key:
-            same_victim += len(
-                history.notifications(
-                    keys=[("victim", key)],
-                    since=escalation_since,
+        victim_persons = index.persons_of(notification_id, victim.ref)
+        # Their last MARAC referral together: by the index's persons, or by the exact keys.
+        shared = [
+            at
+            for at, suspects in (context.referrals.get(key, []) if key else [])
+            if suspects & set(suspect_keys) and at <= received_at
+        ]
+        indexed = index.last_marac(
+            victims=victim_persons, suspects=suspect_persons, until=received_at
+        )
+        if indexed is not None:
+            shared.append(indexed)
+        if shared:
+            last_referral = max(shared)
+            pair = index.pair_notifications(
+                victims=victim_persons,
+                suspects=suspect_persons,
+                since=last_referral,
+                before=incident,
+                exclude=notification_id,
+            )
+            if key:
+                pair |= history.pair_notifications(
+                    victim=key,
+                    suspects=suspect_keys,
+                    since=last_referral,
                     before=incident,
                     exclude=notification_id,
                 )
-            )
-            shared = [
-                at
-                for at, suspects in context.referrals.get(key, [])
-                if suspects & set(suspect_keys) and at <= received_at
-            ]
-            if shared:
-                last_referral = max(shared)
-                pair_since = 1 + len(
-                    history.pair_notifications(
-                        victim=key,
-                        suspects=suspect_keys,
-                        since=last_referral,
-                        before=incident,
-                        exclude=notification_id,
-                    )
-                )
+            pair_since = 1 + len(pair)
         criteria = marac_criteria(
             dash=score,
             officer_grade=risk.officer_grade,
@@ -235,27 +293,22 @@ def triage_assess(
             continue
         earlier = 0
         if rag_months is not None:
-            wanted = [("victim", k) for k in victim_keys]
-            child_key = _key_of(child)
-            if child_key:
-                wanted.append(("child", child_key))
-            earlier = len(
-                history.notifications(
-                    keys=wanted,
-                    since=_months_before(incident, rag_months),
-                    before=incident,
-                    exclude=notification_id,
-                )
-            )
+            since = _months_before(incident, rag_months)
+            found = earlier_about("child", child, since)
+            for victim in victims:
+                found |= earlier_about("victim", victim, since)
+            earlier = len(found)
+        # A case or a plan on any of the child's contacts, in any council (the index's person,
+        # or the exact-match key when the index does not hold the child).
+        child_persons = index.persons_of(notification_id, child.ref)
+        child_key = _key_of(child)
         facts = child_facts_from_notification(
             notification=body,
             child=child,
             policy=policy,
             earlier_notifications_12m=earlier,
-            # No model holds open children's social care cases or child protection plans yet
-            # (the person index brings them): both are taken as absent until one does.
-            open_case=False,
-            child_protection_plan=False,
+            open_case=index.open_case(persons=child_persons, key=child_key),
+            child_protection_plan=index.open_plan(persons=child_persons, key=child_key),
         )
         rating = rag_rate(facts=facts, policy=policy)
         children[child.ref] = ChildTriage(
@@ -390,6 +443,111 @@ def triage_rerate(*, contact: Contact, assessed: ChildTriage, policy: TriagePoli
     contact.next_due_at = clocks_next_due(contact_id=contact.pk)
     contact.save(update_fields=["rag", "rag_reasons", "policy_version", "due_at", "next_due_at"])
     return True
+
+
+RAG_RANK = {"green": 0, "amber": 1, "red": 2}
+INDEX_ACTOR = "person index"
+
+
+def _raises(contact: Contact, rating: RagResult) -> bool:
+    """Whether a rating says more than the contact's: a higher RAG, or the same RAG with every
+    reason it had and more (an open plan found beside an earlier notification). Never lower."""
+    old, new = RAG_RANK.get(contact.rag or "", -1), RAG_RANK.get(rating.rag, -1)
+    if new != old:
+        return new > old
+    had, has = set(contact.rag_reasons or []), set(rating.reasons)
+    return has > had
+
+
+def triage_rerate_indexed(
+    *, items: list[tuple[Notification, NotificationBody]], now: dt.datetime
+) -> dict[Any, list[str]]:
+    """After the person index linked the people of stored notifications (the worker's sweep, or
+    intake itself with SAFEHUB_LINKAGE_AT_INTAKE = "inline"): triage them again now that the
+    index says who their people are (a child named for the first time in a new spelling, her
+    open case or child protection plan, more earlier notifications about the same victim), and
+    re-rate each contact still waiting for its decision as an amendment does (`triage_rerate`:
+    under the policy version that rated it, its deadline counted from its receipt, its screening
+    clock moved), but only upward: a rating is never lowered automatically (the index may also
+    split what the exact-match key joined, and a person decides that). A victim who now meets a
+    MARAC criterion and had no referral from the notification gets one to confirm. Audited per
+    notification. Returns the child refs re-rated, by notification."""
+    if not items:
+        return {}
+    keys = {n.pk: triage_keys(notification=n, body=body) for n, body in items}
+    context = TriageContext.load(items=[(body, keys[n.pk]) for n, body in items], received_at=now)
+    ids = [n.pk for n, _ in items]
+    waiting: dict[Any, list[Contact]] = {}
+    for contact in (
+        Contact.objects.select_for_update()
+        .filter(
+            notification_id__in=ids,
+            status__in=[ContactStatus.RECEIVED, ContactStatus.SCREENING],
+            withdrawn_in_version__isnull=True,
+        )
+        .order_by("child_ref")
+    ):
+        waiting.setdefault(contact.notification_id, []).append(contact)
+    referred = set(
+        MaracReferral.objects.filter(notification_id__in=ids).values_list(
+            "notification_id", "victim_ref"
+        )
+    )
+    out: dict[Any, list[str]] = {}
+    for notification, body in items:
+        triage = triage_assess(
+            body=body,
+            notification_id=notification.pk,
+            keys=keys[notification.pk],
+            received_at=now,
+            context=context,
+        )
+        by_version = {triage.policy.version: triage}
+        rerated = []
+        for contact in waiting.get(notification.pk, []):
+            version = contact.policy_version or triage.policy.version
+            if version not in by_version:
+                by_version[version] = triage_assess(
+                    body=body,
+                    notification_id=notification.pk,
+                    keys=keys[notification.pk],
+                    received_at=now,
+                    context=replace(context, policy=policy_get(version=version)),
+                )
+            again = by_version[version]
+            assessed = again.children.get(contact.child_ref)
+            if assessed is None or not _raises(contact, assessed.rating):
+                continue
+            before = contact.rag
+            if triage_rerate(contact=contact, assessed=assessed, policy=again.policy):
+                rerated.append((contact.child_ref, before, contact.rag))
+        marac = [
+            m
+            for m in triage_apply(
+                notification=notification, body=body, contacts=[], triage=triage, now=now
+            ).marac
+            if (notification.pk, m.victim_ref) not in referred
+        ]
+        if marac:
+            MaracReferral.objects.bulk_create(marac)
+        if rerated or marac:
+            audit_record(
+                actor=INDEX_ACTOR,
+                action=Action.UPDATE,
+                obj=notification,
+                detail={
+                    "reason": "the person index linked the notification's people",
+                    "contacts_rerated": [
+                        {"child_ref": ref, "from": old, "to": new} for ref, old, new in rerated
+                    ],
+                    "marac_referrals_to_confirm": [
+                        {"victim": m.victim_ref, "criteria": m.criteria_codes} for m in marac
+                    ],
+                },
+            )
+        if rerated:
+            out[notification.pk] = [ref for ref, _, _ in rerated]
+    return out
 
 
 def _dash_out(score: DashScore | None) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from safehub.audit.services import audit_record
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from safehub.meetings.models import StrategyDiscussion
+from safehub.people.history import contact_history
 from safehub.referrals.break_glass import (
     break_glass_hours,
     break_glass_purpose_text,
@@ -204,6 +205,10 @@ def _contact_page(
     detail: dict[str, Any] = {"notification_version": contact.notification_version}
     if grant is not None:
         detail.update(break_glass=True, grant=grant.pk, owner=grant.owner.code)
+    # The child's history from the person index, scoped to the asker: what it showed in full
+    # (and what only as "known to...") is recorded with the view.
+    person_history = contact_history(contact=contact, fetched_by=user)  # type: ignore[arg-type]
+    detail["history"] = person_history.audit_detail()
     with transaction.atomic():
         audit_record(
             actor=request.user,
@@ -263,6 +268,7 @@ def _contact_page(
         "can_review": can_review,
         "review_form": (review_form or ReviewForm()) if can_review else None,
         "history": history,
+        "person_history": person_history,
         "clocks": clocks,
         "can_reassign": grant is None
         and user_can(user, "contact.reassign")

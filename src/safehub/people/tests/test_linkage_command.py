@@ -58,10 +58,15 @@ def test_evaluate_refuses_a_truth_that_does_not_cover_the_records(people, tmp_pa
         call_command("linkage", "evaluate", "--records", records, "--truth", truth)
 
 
+@pytest.mark.django_db
 def test_train_stores_the_model_with_what_it_was_trained_on(people, tmp_path):
+    from safehub.people.models import LinkageModel
+
     records, _ = people
     out = tmp_path / "model.json"
     call_command("linkage", "train", "--records", records, "-o", out)
+    stored = LinkageModel.objects.get()
+    assert stored.active and stored.trained_on["records"] == 1500
     model = json.loads(out.read_text())
     assert model["format"] == "safehub-linkage-model" and model["version"] == 1
     assert model["trained"]["records"] == 1500

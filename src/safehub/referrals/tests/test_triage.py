@@ -287,14 +287,18 @@ def test_earlier_notification_about_the_victim_raises_to_amber_and_escalates(ref
 
 
 def test_victim_history_ignores_other_victims_old_notifications_and_the_incident_itself(
-    reference,
+    reference, settings
 ):
+    # Linked at intake, so that what is counted is the person index's view (with the exact key
+    # beside it): the other victims are other people to the index as well.
+    settings.SAFEHUB_LINKAGE_AT_INTAKE = "inline"
     doc = example("notification-two-authorities.json")
+    # Other women at the same address: another name and another date of birth.
     other_dob = json.loads(json.dumps(doc))
-    other_dob["people"][0]["date_of_birth"] = "1995-12-02"
+    other_dob["people"][0].update(given_names="Sarah", date_of_birth="1988-03-09")
     _store(other_dob, reference_no="MSP-26-000201", occurred="2026-06-01T10:00:00+00:00")
     other_name = json.loads(json.dumps(doc))
-    other_name["people"][0]["family_name"] = "Demos"
+    other_name["people"][0].update(given_names="Grace", family_name="Okafor")
     _store(other_name, reference_no="MSP-26-000202", occurred="2026-06-01T10:00:00+00:00")
     # Same victim, but as the suspect: not the victim.
     swapped = json.loads(json.dumps(doc))
@@ -315,11 +319,13 @@ def test_victim_history_ignores_other_victims_old_notifications_and_the_incident
     # The children are the same in the three recent notifications: each is an earlier
     # notification about the same child (the one of 2025 is out of the window, this one is its
     # own).
-    # Maya (C2, no date of birth) and the unborn child (U1) have no key: only the victim counts.
+    # Maya (C2, no date of birth) and the unborn child (U1) have no exact key, but the index
+    # links them across the three (the same name, address and expected date, the same mother):
+    # the same children, so three earlier notifications each too.
     assert {c["child_ref"]: c["earlier_notifications"] for c in out["contacts"]} == {
         "C1": 3,
-        "C2": 0,
-        "U1": 0,
+        "C2": 3,
+        "U1": 3,
     }
 
 

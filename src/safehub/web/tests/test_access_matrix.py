@@ -133,17 +133,33 @@ FORMS: dict[str, dict[str, Any]] = {
     },
     "meetings:respond": {"response": "accepted"},
     "meetings:answer": {"share": "yes", "answer": "Known to us.", "consent": "not_required"},
-    "casework:child_details": {"upn": "", "upn_unknown": "UN1", "ethnicity": "WBRI"},
+    "casework:child_details": {
+        "upn": "",
+        "upn_unknown": "UN1",
+        "ethnicity": "WBRI",
+        "primary_need": "N1",
+    },
     "casework:assessment_start": {"started_on": "2026-11-24"},
     "casework:assessment_authorise": {
         "authorised_on": "2026-11-24",
         "factors": ["3A", "3B"],
         "needs_support": "yes",
+        "primary_need": "N1",
     },
     "casework:conference": {"held": "yes", "icpc_on": "2026-11-24", "led_to_plan": "yes"},
     "casework:plan_start": {"category": "EMO", "previous_plans": "0"},
     "casework:cin_plan_start": {"started_on": "2026-11-24"},
     "casework:close": {"closed_on": "2026-11-24", "reason": "RC8"},
+    "casework:plan_review": {"reviewed_on": "2026-11-24", "latest_category": "NEG"},
+    "casework:plan_end": {"ended_on": "2026-11-24"},
+    "casework:cin_plan_end": {"ended_on": "2026-11-24"},
+    "people:review_detail": {"decision": "link", "reason": "The same child."},
+    "people:person_merge": lambda r: {
+        "reference": r.objects["other_person"].reference,
+        "reason": "The same child.",
+        "confirm": "yes",
+    },
+    "people:merge_undo": {"reason": "Two children."},
 }
 
 # Where the matrix and the code disagree today: each is asserted as it should be, expected to
@@ -310,6 +326,52 @@ WRONG_STATE["casework:conference"] = WrongState(Role.HUB_MANAGER, _no_conference
 WRONG_STATE["casework:plan_start"] = WrongState(Role.HUB_MANAGER)
 WRONG_STATE["casework:cin_plan_start"] = WrongState(Role.HUB_MANAGER, _cin_plan_started)
 WRONG_STATE["casework:close"] = WrongState(Role.HUB_MANAGER)
+# Leo's plans (see _ended_plans) have ended: no review, and no second end.
+WRONG_STATE["casework:plan_review"] = WrongState(Role.HUB_MANAGER)
+WRONG_STATE["casework:plan_end"] = WrongState(Role.HUB_MANAGER)
+WRONG_STATE["casework:cin_plan_end"] = WrongState(Role.HUB_MANAGER)
+
+
+def _ended_plans(episode: Any) -> tuple[Any, Any]:
+    """A protection plan and a children in need plan on Leo's referral, both started and ended
+    on Tuesday (rows made directly: their pages need a plan, and ended ones leave every other
+    casework action as it was)."""
+    from safehub.casework.models import ChildProtectionPlan, CINPlan
+
+    day = dt.date(2026, 11, 24)
+    plan = ChildProtectionPlan.objects.create(
+        episode=episode, started_on=day, ended_on=day, initial_category="EMO",
+        latest_category="EMO",
+    )  # fmt: skip
+    return plan, CINPlan.objects.create(episode=episode, started_on=day, ended_on=day)
+
+
+def _review_kept_apart(records: Records) -> None:
+    from safehub.people.review import review_keep_apart
+
+    o = records.objects
+    review_keep_apart(review=o["link_review"], by=o["worker"], reason="Different children.")
+
+
+def _other_merged(records: Records) -> None:
+    from safehub.people.review import person_merge
+
+    o = records.objects
+    person_merge(kept=o["person"], merged=o["other_person"], by=o["manager"], reason="One child.")
+
+
+def _merge_undone(records: Records) -> None:
+    from safehub.people.review import person_unmerge
+
+    o = records.objects
+    person_unmerge(merge=o["merge"], by=o["manager"], reason="Two children.")
+
+
+# A review already kept apart is not linked; a person already merged is not merged again; a
+# merge already undone is not undone again.
+WRONG_STATE["people:review_detail"] = WrongState(Role.HUB_SOCIAL_WORKER, _review_kept_apart)
+WRONG_STATE["people:person_merge"] = WrongState(Role.HUB_MANAGER, _other_merged)
+WRONG_STATE["people:merge_undo"] = WrongState(Role.HUB_MANAGER, _merge_undone)
 
 # Actions on a record that no state refuses, and why.
 NO_WRONG_STATE: dict[str, str] = {
@@ -397,6 +459,49 @@ class Records:
 
     def for_endpoint(self, key: str) -> dict[str, Any]:
         return {**self.values, **self.by_endpoint.get(key, {})}
+
+
+def _people(records: Records) -> None:
+    """The person index in the records' council, from Amy's notice: Amy as a person, another
+    record of her waiting for review against her, a duplicate of her merged into her (the merge
+    to undo), and another person to merge into her."""
+    from safehub.people.models import LinkReview, Person, SourceRecord
+    from safehub.people.review import person_merge
+
+    o = records.objects
+    contact = o["amy"]
+    notification = contact.notification
+    now = clock.now()
+
+    def person(n: int) -> Any:
+        someone = Person.objects.create(created_at=now)
+        SourceRecord.objects.create(
+            person=someone,
+            source_kind="notification",
+            source=notification.force_code,
+            source_ref=f"{notification.incident_reference}/matrix-{n}",
+            notification=notification,
+            contact=contact,
+            role="child",
+            values={"given_names": "Amy", "family_name": "Example", "date_of_birth": "2017-06-11"},
+            seen_at=now,
+            link_method="new",
+            linked_at=now,
+        )
+        return someone
+
+    amy, to_review, duplicate, other = (person(n) for n in range(4))
+    review = LinkReview.objects.create(
+        record=to_review.records.get(),
+        candidate=amy,
+        match_probability=0.81,
+        match_evidence={},
+        origin="intake",
+        created_at=now,
+    )
+    merge = person_merge(kept=amy, merged=duplicate, by=o["manager"], reason="One child.")
+    records.values.update(review_id=review.pk, person_id=amy.pk, merge_id=merge.pk)
+    o.update(person=amy, other_person=other, link_review=review, merge=merge)
 
 
 @dataclass
@@ -496,6 +601,7 @@ def build_world(make_user: Any, msp_token: str) -> World:
         # Leo's referral, opened by his discussion's section 47 enquiry.
         episode = CaseEpisode.objects.get(contact=leo)
         assessment, enquiry = episode.assessments.get(), episode.enquiries.get()
+        plan, cin_plan = _ended_plans(episode)
         values = {
             "contact_id": amy.pk,
             "decision_id": decision.pk,
@@ -509,6 +615,7 @@ def build_world(make_user: Any, msp_token: str) -> World:
             "episode_id": episode.pk,
             "assessment_id": assessment.pk,
             "enquiry_id": enquiry.pk,
+            "plan_id": plan.pk,
         }
         on_leo = {"contact_id": leo.pk}
         by_endpoint = {
@@ -517,6 +624,7 @@ def build_world(make_user: Any, msp_token: str) -> World:
             # Leo's section 47 decision calls his; Amy already has one.
             "meetings:discussion_call": on_leo,
             "meetings:minutes_send": {"discussion_id": held.pk},
+            "casework:cin_plan_end": {"plan_id": cin_plan.pk},
         }
         if routable is not None:
             by_endpoint["referrals:contact_route"] = {"contact_id": routable.pk}
@@ -566,6 +674,8 @@ def build_world(make_user: Any, msp_token: str) -> World:
             "URN900017",
             "DAS-MSY",
         )
+        _people(wirral)
+        _people(liverpool)
 
     principals: dict[str, Any] = {ANONYMOUS: None, CLIENT: msp_token, **users, STAFF: staff}
     clients: dict[str, Client] = {}

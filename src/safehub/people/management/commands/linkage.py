@@ -1,4 +1,5 @@
-"""`safehub linkage evaluate | train | generate | febrl4` (spec/person-records.md)."""
+"""`safehub linkage evaluate | train | load | run | generate | febrl4` (spec/person-records.md,
+docs/linkage.md)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from safehub.people.records import ParsedRecords, RecordsError, read_records, re
 class Command(BaseCommand):
     help = (
         "Person linkage: evaluate a records file against its truth, train and store the model, "
+        "load a partner's file into the person index, re-link the whole index (run), "
         "write synthetic person records (generate) or FEBRL4 converted (febrl4)."
     )
 
@@ -31,10 +33,45 @@ class Command(BaseCommand):
             action="store_true",
             help="Plain Splink comparisons instead of safehub's, for contrast.",
         )
+        evaluate.add_argument(
+            "--backend",
+            choices=("duckdb", "spark"),
+            default="duckdb",
+            help="Predict and cluster on DuckDB (in process) or on Spark (the model is "
+            "estimated on DuckDB either way; Spark needs the spark extra and Java 17+).",
+        )
+        evaluate.add_argument(
+            "--spark-master",
+            metavar="URL",
+            help="Spark master (spark://host:7077, yarn, k8s://...); default: the one "
+            "spark-submit gives, else local[2].",
+        )
 
-        train = sub.add_parser("train", help="Estimate the model and store it as JSON.")
-        train.add_argument("--records", type=Path, required=True, metavar="R.csv")
-        train.add_argument("-o", "--output", type=Path, default=Path("model.json"))
+        train = sub.add_parser(
+            "train",
+            help="Estimate the model (from a records file, or from the person index) and store "
+            "it as the next active version; -o also writes it as JSON.",
+        )
+        train.add_argument(
+            "--records", type=Path, metavar="R.csv", help="Default: the person index's records."
+        )
+        train.add_argument("-o", "--output", type=Path, default=None)
+        train.add_argument(
+            "--no-store", action="store_true", help="Only write the file (-o), not a version."
+        )
+
+        load = sub.add_parser("load", help="Load a partner's person-records file into the index.")
+        load.add_argument("file", type=Path, metavar="FILE.csv")
+        load.add_argument("--source", required=True, metavar="NAME", help="The partner's name.")
+        load.add_argument(
+            "--rejects", type=Path, metavar="R.csv", help="Write rejected rows and reasons here."
+        )
+        load.add_argument("--batch-size", type=int, default=1000)
+
+        run = sub.add_parser(
+            "run", help="Re-link the whole index and propose changes into clerical review."
+        )
+        run.add_argument("--batch-size", type=int, default=10000)
 
         generate = sub.add_parser("generate", help="Synthetic person records with a truth file.")
         generate.add_argument("--people", type=int, required=True, metavar="N")
@@ -52,6 +89,14 @@ class Command(BaseCommand):
             getattr(self, f"_{action}")(options)
         except RecordsError as exc:
             raise CommandError(str(exc)) from None
+
+    def _read_any(self, path: Path) -> ParsedRecords:
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        parsed = read_records(path)
+        for warning in parsed.warnings:
+            self.stderr.write(f"warning: {warning}")
+        return parsed
 
     def _read(self, path: Path) -> ParsedRecords:
         if not path.is_file():
@@ -77,7 +122,19 @@ class Command(BaseCommand):
             raise CommandError(f"{options['truth']}: no such file")
         truth = read_truth(options["truth"], [r.record_id for r in parsed.records])
         settings = model.baseline_settings() if options["baseline"] else None
-        result = evaluate(parsed, truth, settings=settings)
+        if options["backend"] == "spark":
+            from safehub.people.spark import spark_unavailable
+
+            reason = spark_unavailable()
+            if reason:
+                raise CommandError(f"--backend spark: {reason}")
+        result = evaluate(
+            parsed,
+            truth,
+            settings=settings,
+            backend=options["backend"],
+            spark_master=options["spark_master"],
+        )
         if options["json"]:
             self.stdout.write(json.dumps(result.as_json()))
             return
@@ -99,15 +156,185 @@ class Command(BaseCommand):
         )
 
     def _train(self, options: dict[str, Any]) -> None:
-        from safehub.people.evaluation import train_model, write_model
+        import datetime as dt
 
-        path: Path = options["records"]
-        parsed = self._read(path)
-        document = train_model(parsed, source_path=path)
-        write_model(document, options["output"])
+        from safehub.core import clock
+        from safehub.people.evaluation import train_model, write_model
+        from safehub.people.features import model_rows
+        from safehub.people.services import linkage_model_store, term_frequencies
+
+        path: Path | None = options["records"]
+        if path is not None:
+            parsed = self._read(path)
+            document = train_model(parsed, source_path=path)
+            what = f"{len(parsed.records)} records of {path}"
+        else:
+            parsed, document = self._train_on_index()
+            what = f"{len(parsed.records)} records of the person index"
+        document["term_frequencies"] = term_frequencies(document, model_rows(parsed.records))
+        trained = document["trained"]
+        trained_on = {
+            "records": trained["records"],
+            "sources": trained["sources"],
+            "sha256": trained["sha256"],
+            "from": trained["source"],
+            "date": dt.date.fromisoformat(trained["at"][:10]).isoformat(),
+            "splink": trained["splink"],
+            "command": "safehub linkage train"
+            + (f" --records {path.name}" if path is not None else ""),
+        }
+        done = [f"Trained on {what}"]
+        if not options["no_store"]:
+            stored = linkage_model_store(
+                document=document,
+                trained_on=trained_on,
+                actor="safehub linkage train",
+                now=clock.now(),
+            )
+            done.append(f"stored as linkage model version {stored.version} (active)")
+        if options["output"] is not None:
+            write_model(document, options["output"])
+            done.append(f"written to {options['output']}")
+        elif options["no_store"]:
+            raise CommandError("--no-store needs -o FILE: the model would go nowhere")
+        self.stdout.write("; ".join(done) + ".")
+
+    def _train_on_index(self) -> tuple[ParsedRecords, dict[str, Any]]:
+        import datetime as dt
+
+        import splink
+        from splink import DuckDBAPI, Linker
+
+        from safehub.people import model
+        from safehub.people.features import columns_present, model_rows
+        from safehub.people.index import person_record
+        from safehub.people.models import SourceRecord
+        from safehub.people.services import index_digest
+
+        rows = list(
+            SourceRecord.objects.order_by("id")
+            .values_list("id", "source", "values")
+            .iterator(chunk_size=5000)
+        )
+        if len(rows) < 2:
+            raise CommandError(
+                "the person index has fewer than two records: train on a file with --records"
+            )
+        parsed = ParsedRecords(
+            records=[person_record(v, record_id=str(i), source=s) for i, s, v in rows]
+        )
+        model_rows_ = model_rows(parsed.records)
+        db_api = DuckDBAPI()
+        linker = Linker(
+            model.register_rows(db_api, model_rows_),
+            model.safehub_settings(retain_columns=True, columns=columns_present(model_rows_)),
+            log_level=None,
+        )
+        model.train(linker, record_count=len(parsed.records))
+        return parsed, {
+            "format": model.MODEL_FORMAT,
+            "version": model.MODEL_VERSION,
+            "trained": {
+                "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "records": len(parsed.records),
+                "source": "person index",
+                "sha256": index_digest((i, v) for i, _, v in rows),
+                "sources": sorted({s for _, s, _ in rows}),
+                "splink": splink.__version__,
+            },
+            "splink_settings": linker.misc.save_model_to_json(),
+        }
+
+    def _load(self, options: dict[str, Any]) -> None:
+        import csv
+
+        from rich.progress import Progress
+
+        from safehub.core import clock
+        from safehub.people.records import COLUMNS
+        from safehub.people.services import partner_file_load
+
+        path: Path = options["file"]
+        source = options["source"].strip()
+        if not source or len(source) > 100:
+            raise CommandError("--source: a name of 1 to 100 characters")
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1")
+        parsed = self._read_any(path)  # the file as a whole: header, ids, quoting
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            reader.fieldnames = [h.strip() for h in reader.fieldnames or []]
+            rows = [{c: (row.get(c) or "").strip() for c in COLUMNS if c in row} for row in reader]
+        assert len(rows) == len(parsed.records)
+        with Progress(transient=True, disable=not self.stdout.isatty()) as bar:
+            task = bar.add_task(f"Linking {path.name}", total=len(rows))
+            result = partner_file_load(
+                rows=rows,
+                source=source,
+                actor="safehub linkage load",
+                now=clock.now(),
+                batch_size=options["batch_size"],
+                progress=lambda n: bar.advance(task, n),
+            )
+        for rid, reason in result.rejected[:20]:
+            self.stderr.write(f"rejected {rid}: {reason}")
+        if len(result.rejected) > 20:
+            self.stderr.write(f"... {len(result.rejected) - 20} more rejected rows")
+        if options["rejects"] is not None and result.rejected:
+            with options["rejects"].open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["record_id", "reasons"])
+                writer.writerows(result.rejected)
+        b = result.bands
         self.stdout.write(
-            f"Trained on {len(parsed.records)} records of {path}; model written to "
-            f"{options['output']}."
+            f"{path.name} ({source}): {result.rows} rows; {result.loaded} loaded "
+            f"({b['auto']} linked to a known person, {b['review']} to clerical review, "
+            f"{b['new']} new people; {result.reviews} reviews opened); "
+            f"{result.already} already loaded; {len(result.rejected)} rejected."
+        )
+
+    def _run(self, options: dict[str, Any]) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from safehub.core import clock
+        from safehub.people.services import index_relink
+
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1")
+        labels = {
+            "rehash": "Rehashing blocking keys",
+            "export": "Reading the index",
+            "predict": "Predicting and clustering (Splink, DuckDB)",
+            "propose": "Scoring and proposing changes",
+        }
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            disable=not self.stdout.isatty(),
+        ) as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int | None) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(labels[stage], total=total)
+                elif total is not None:
+                    bar.update(tasks[stage], total=total)
+                bar.advance(tasks[stage], done)
+
+            result = index_relink(
+                batch_size=options["batch_size"],
+                now=clock.now(),
+                actor="safehub linkage run",
+                progress=progress,
+            )
+        self.stdout.write(
+            f"{result.records} records; {result.indexed} notifications indexed that were "
+            f"missing; {result.rehashed} records rehashed; {result.pairs} pairs at or above the "
+            f"review band; {result.proposed} clerical reviews opened; {result.linked} records "
+            "linked (new and existing evidence agree); "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
         )
 
     def _generate(self, options: dict[str, Any]) -> None:
