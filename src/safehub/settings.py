@@ -212,6 +212,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compiles the dashboard's aggregates for 0.3-0.5 s each and saves less than that: off.
+    # (Options already in DATABASE_URL, e.g. ?options=..., come after and win.)
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = " ".join(["-c jit=off", options.get("options", "")]).strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -362,6 +367,8 @@ SAFEHUB_SWEEPS = [
     "safehub.accounts.sessions.sessions_clear_expired",
     # At most once a day: it looks at when it last ran.
     "safehub.core.retention.retention_run",
+    # The national dashboard's daily summary: each closed day once a day, a few seconds a time.
+    "safehub.reports.rollup.rollup_sweep",
 ]
 # Retention (safehub.core.retention, docs/retention.md): a rule's age over its default, e.g.
 # {"contact_no_referral": {"years": 7}}. An age given replaces the default age whole.

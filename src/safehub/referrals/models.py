@@ -159,6 +159,16 @@ class Contact(models.Model):
                 condition=models.Q(erased_at__isnull=True),
                 name="contact_not_erased",
             ),
+            # The dashboard (safehub.reports.figures): a council's contacts of a period, and
+            # its earlier contacts of the same child for re-referrals.
+            models.Index(
+                fields=["local_authority", "received_at", "rag", "id"],
+                name="contact_council_received",
+            ),
+            models.Index(
+                fields=["local_authority", "date_of_birth", "received_at"],
+                name="contact_council_dob",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -260,7 +270,16 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["decided_at", "id"]
-        indexes = [models.Index(fields=["sign_off", "decided_at"])]
+        indexes = [
+            models.Index(fields=["sign_off", "decided_at"]),
+            # The dashboard: whether a contact's signed-off decision made a referral, from the
+            # index alone (safehub.reports.figures).
+            models.Index(
+                fields=["contact", "became_referral"],
+                condition=models.Q(sign_off="signed_off"),
+                name="decision_signed_off_contact",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} ({self.get_sign_off_display()})"

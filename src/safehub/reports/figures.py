@@ -17,12 +17,14 @@ rank (the value at position ceil(q·n) of the sorted values): PostgreSQL compute
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 from django.db.models import (
     Aggregate,
+    BooleanField,
     Count,
     Exists,
     F,
@@ -34,13 +36,13 @@ from django.db.models import (
     QuerySet,
     Value,
 )
+from django.db.models.expressions import RawSQL
 
 from safehub.accounts.models import Agency
 from safehub.casework.models import Assessment, Section47
 from safehub.core import clock
-from safehub.intake.keys import person_key
+from safehub.intake.keys import name_normalise
 from safehub.intake.models import Notification
-from safehub.meetings.figures import AgencyAttendance, AgencyRequests, discussion_figures
 from safehub.meetings.models import (
     DiscussionChild,
     DiscussionStatus,
@@ -177,6 +179,57 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+# --- What the figures of one page share ----------------------------------------------------------
+#
+# Several figures read the same rows: the receipt times (by council, and in bands), the three
+# clock figures (one query for the three kinds), the re-referrals (the period's referrals, for
+# the figure and its drill-down), the daily summary's days. `figures_compute` computes each of
+# these once for the page; a figure computed alone (a CSV download) computes what it needs.
+
+_MEMO: ContextVar[dict[Any, Any] | None] = ContextVar("reports_figures_memo", default=None)
+
+
+def _shared[T](name: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    memo = _MEMO.get()
+    if memo is None:
+        return compute()
+    if (name, *key) not in memo:
+        memo[(name, *key)] = compute()
+    return memo[(name, *key)]  # type: ignore[no-any-return]
+
+
+def _copy(counts: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """A figure's own copy of shared counts (figures add their rates to the rows)."""
+    return {k: dict(v) for k, v in counts.items()}
+
+
+Counts = dict[Any, dict[str, Any]]
+Source = Callable[[Scope, Period, dt.datetime], Counts]
+
+
+def _counts(source: str, scope: Scope, period: Period, now: dt.datetime) -> Counts:
+    """A figure's counts by row (council, force, kind of agency): nationally from the daily
+    summary for the days before today when it holds them all (safehub.reports.rollup), with
+    today's counted live; otherwise counted from the records of the period."""
+    live = SOURCES.get(source) or _OWN_SOURCES[source]
+    if scope.is_national:
+        from safehub.reports.rollup import rollup_counts
+
+        found = rollup_counts(source, period, now, lambda p: live(scope, p, now))
+        if found is not None:
+            return found
+    return _copy(_shared(source, (scope, period, now), lambda: live(scope, period, now)))
+
+
+def _pk_in(model: Any, ids: list[Any]) -> Any:
+    """A filter on `model`'s key being one of `ids`: on PostgreSQL one array parameter (Django
+    prepares thousands of `IN` parameters one by one, which costs more than the query)."""
+    if not _postgres():
+        return Q(pk__in=ids)
+    table, column = model._meta.db_table, model._meta.pk.column
+    return RawSQL(f'"{table}"."{column}" = ANY(%s)', (ids,), BooleanField())  # noqa: S611
+
+
 def _councils(ids: Iterable[int | None]) -> dict[int, Agency]:
     wanted = {i for i in ids if i is not None}
     return {a.pk: a for a in Agency.objects.filter(pk__in=wanted)}
@@ -232,10 +285,9 @@ def _contacts(scope: Scope, period: Period) -> QuerySet[Contact]:
     )
 
 
-def rag_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
-    qs = _contacts(scope, period)
-    counts = _grouped(
-        qs,
+def _rag_counts(scope: Scope, period: Period, now: dt.datetime) -> Counts:
+    return _grouped(
+        _contacts(scope, period),
         "local_authority",
         red=Count("pk", filter=Q(rag="red")),
         amber=Count("pk", filter=Q(rag="amber")),
@@ -243,6 +295,10 @@ def rag_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
         not_rated=Count("pk", filter=Q(rag="")),
         contacts=Count("pk"),
     )
+
+
+def rag_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
+    counts = _counts("rag", scope, period, now)
     keys = ["contacts", "red", "amber", "green", "not_rated"]
 
     def finish(v: dict[str, Any]) -> None:
@@ -286,10 +342,13 @@ CLOCK_SERIES = [
 ]
 
 
-def _clocks(kind: str, scope: Scope, period: Period) -> QuerySet[Clock]:
+CLOCK_KINDS = (ClockKind.SCREENING, ClockKind.REFERRAL_DECISION, ClockKind.ENCOMPASS)
+
+
+def _clocks(kinds: Iterable[str], scope: Scope, period: Period) -> QuerySet[Clock]:
     return Clock.objects.filter(
         scope.contacts_q("contact__"),
-        kind=kind,
+        kind__in=list(kinds),
         started_at__gte=period.lo,
         started_at__lt=period.hi,
     ).exclude(state=ClockState.STOPPED)
@@ -317,11 +376,9 @@ def _clock_figure(
     labels: dict[str, str] | None = None,
 ) -> Figure:
     keys = ["clocks", *(k for k, _, _ in CLOCK_SERIES)]
-    counts = _grouped(
-        _clocks(kind, scope, period),
-        "contact__local_authority",
-        **{k: Count("pk", filter=_clock_q(k, now)) for k in keys},
-    )
+    counts = {
+        council: v for (k, council), v in _counts("clocks", scope, period, now).items() if k == kind
+    }
 
     def finish(v: dict[str, Any]) -> None:
         v["on_time_rate"] = _rate(v["on_time"], v["on_time"] + v["late"] + v["overdue"])
@@ -345,6 +402,26 @@ def _clock_figure(
         f"({total.values['on_time']} of {total.values['on_time'] + total.values['late']}"
         f" met, {total.values['overdue']} overdue)",
     )
+
+
+def _clock_counts(scope: Scope, period: Period, now: dt.datetime) -> Counts:
+    """The counts of the three clock figures, in one query: (kind, council) → counts. The
+    clocks come from the index on (kind, started_at), read alone (`Count("contact")`, not the
+    key, which is not in it), and meet their contact by its key."""
+    keys = ["clocks", *(k for k, _, _ in CLOCK_SERIES)]
+    found: Counts = {}
+    for row in (
+        _clocks(CLOCK_KINDS, scope, period)
+        .order_by()
+        .values("kind", "contact__local_authority")
+        .annotate(**{k: Count("contact", filter=_clock_q(k, now)) for k in keys})
+        .order_by()
+    ):
+        values: dict[str, Any] = dict(row)
+        council = values.pop("contact__local_authority")
+        if council is not None:
+            found[(values.pop("kind"), council)] = values
+    return found
 
 
 def screening_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
@@ -394,7 +471,7 @@ def encompass_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figur
 
 def _clock_drill(kind: str) -> Callable[[Scope, Period, str, dt.datetime], QuerySet[Contact]]:
     def drill(scope: Scope, period: Period, measure: str, now: dt.datetime) -> QuerySet[Contact]:
-        clocks = _clocks(kind, scope, period).filter(_clock_q(measure, now))
+        clocks = _clocks([kind], scope, period).filter(_clock_q(measure, now))
         return Contact.objects.filter(pk__in=clocks.values("contact_id"))
 
     return drill
@@ -414,14 +491,21 @@ def _with_decisions(qs: QuerySet[Contact]) -> QuerySet[Contact]:
     )
 
 
-def conversion_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
-    counts = _grouped(
+def _conversion_counts(scope: Scope, period: Period, now: dt.datetime) -> Counts:
+
+    # Each EXISTS is an index-only probe of the signed-off decisions' partial index
+    # (referrals.Decision "decision_signed_off_contact").
+    return _grouped(
         _with_decisions(_contacts(scope, period)),
         "local_authority",
         contacts=Count("pk"),
         decided=Count("pk", filter=Q(decided=True)),
         referrals=Count("pk", filter=Q(referral=True)),
     )
+
+
+def conversion_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
+    counts = _counts("conversion", scope, period, now)
     for v in counts.values():
         v["not_referred"] = v["decided"] - v["referrals"]
         v["undecided"] = v["contacts"] - v["decided"]
@@ -471,72 +555,113 @@ def _conversion_drill(
 # --- Re-referrals within 12 months ---------------------------------------------------------------
 
 
-def _child_key(c: dict[str, Any]) -> str | None:
+def _child_key(c: dict[str, Any], names: dict[str, str] | None = None) -> str | None:
+    """The exact-match key's text (`safehub.intake.keys.person_key` before it is hashed): the
+    normalised names, each normalised once (`names`, shared by a figure's rows)."""
     if c["date_of_birth"] is None:
         return None
-    return person_key(
-        given_names=c["given_names"],
-        family_name=c["family_name"],
-        date_of_birth=c["date_of_birth"],
-    )
+    if names is None:
+        names = {}
+    given, family = c["given_names"], c["family_name"]
+    if given not in names:
+        names[given] = name_normalise(given)
+    if family not in names:
+        names[family] = name_normalise(family)
+    return "|".join((names[given], names[family], c["date_of_birth"].isoformat()))
 
 
 def rereferrals(scope: Scope, period: Period) -> tuple[dict[Any, int], set[Any]]:
     """The referrals of the period (contact id → council id) and those that are re-referrals:
     the same child (exact key: normalised names and date of birth) had another referral to the
     same council received in the 365 days before."""
+    return _shared("rereferrals", (scope, period), lambda: _rereferrals(scope, period))
+
+
+def _rereferrals(scope: Scope, period: Period) -> tuple[dict[Any, int], set[Any]]:
     fields = ["pk", "local_authority_id", "given_names", "family_name", "date_of_birth"]
-    current = list(
-        _with_decisions(_contacts(scope, period))
-        .filter(Q(referral=True))
-        .values(*fields, "received_at")
-    )
+    current_qs = _with_decisions(_contacts(scope, period)).filter(Q(referral=True))
+    current = list(current_qs.values(*fields, "received_at"))
     referrals = {c["pk"]: c["local_authority_id"] for c in current}
     keyed: list[tuple[dict[str, Any], str]] = []
+    names: dict[str, str] = {}
     for c in current:
-        key = _child_key(c)
+        key = _child_key(c, names)
         if key is not None:
             keyed.append((c, key))
     if not keyed:
         return referrals, set()
-    dobs = sorted({c["date_of_birth"] for c, _ in keyed})
-    councils = sorted({c["local_authority_id"] for c, _ in keyed})
-    earlier: dict[tuple[int, str], list[tuple[dt.datetime, Any]]] = {}
-    for i in range(0, len(dobs), 500):
-        rows = (
-            _with_decisions(
-                Contact.objects.filter(
-                    local_authority_id__in=councils,
-                    date_of_birth__in=dobs[i : i + 500],
-                    received_at__gte=period.lo - RE_REFERRAL_WINDOW,
-                    received_at__lt=period.hi,
-                )
-            )
+    # The candidates: contacts of the same council, in the window, of a child born the same
+    # day as one of the period's referrals (ranges of the index on (council, date of birth,
+    # received)); the names are compared here, and then which of the same children's contacts
+    # became referrals is asked of the signed-off decisions (a few, not every candidate).
+    wanted = {(c["local_authority_id"], key) for c, key in keyed}
+    births: dict[int, set[dt.date]] = {}
+    for c, _ in keyed:
+        births.setdefault(c["local_authority_id"], set()).add(c["date_of_birth"])
+    pairs = [(council, dob) for council, dobs in sorted(births.items()) for dob in sorted(dobs)]
+    same_child: dict[tuple[int, str], list[Any]] = {}
+    for i in range(0, len(pairs), 2000):
+        chunk: dict[int, list[dt.date]] = {}
+        for council, dob in pairs[i : i + 2000]:
+            chunk.setdefault(council, []).append(dob)
+        same_birthday: Any = Q()
+        if _postgres():  # one array a council (see `_pk_in`)
+            table = Contact._meta.db_table
+            one = f'("{table}"."local_authority_id" = %s AND "{table}"."date_of_birth" = ANY(%s))'
+            params = tuple(x for council, dobs in chunk.items() for x in (council, dobs))
+            same_birthday = RawSQL(" OR ".join([one] * len(chunk)), params, BooleanField())  # noqa: S611
+        else:
+            for council, dobs in chunk.items():
+                same_birthday |= Q(local_authority_id=council, date_of_birth__in=dobs)
+        rows = Contact.objects.filter(
+            same_birthday,
+            received_at__gte=period.lo - RE_REFERRAL_WINDOW,
+            received_at__lt=period.hi,
+        ).values_list(*fields)
+        for pk, council, given, family, dob in rows:
+            if given not in names:
+                names[given] = name_normalise(given)
+            if family not in names:
+                names[family] = name_normalise(family)
+            # As `_child_key` (every row has a date of birth: it was asked for).
+            key = "|".join((names[given], names[family], dob.isoformat()))
+            if (council, key) in wanted:
+                same_child.setdefault((council, key), []).append(pk)
+    # Of the same children's contacts, those that became referrals, and when they came.
+    candidates = sorted({pk for found in same_child.values() for pk in found}, key=str)
+    referred: dict[Any, dt.datetime] = {}
+    for i in range(0, len(candidates), 5000):
+        referred.update(
+            _with_decisions(Contact.objects.filter(_pk_in(Contact, candidates[i : i + 5000])))
             .filter(Q(referral=True))
-            .values(*fields, "received_at")
+            .values_list("pk", "received_at")
         )
-        for row in rows:
-            key = _child_key(row)
-            if key is not None:
-                earlier.setdefault((row["local_authority_id"], key), []).append(
-                    (row["received_at"], row["pk"])
-                )
     again = set()
     for c, key in keyed:
-        for at, pk in earlier.get((c["local_authority_id"], key), []):
-            if pk != c["pk"] and c["received_at"] - RE_REFERRAL_WINDOW <= at < c["received_at"]:
+        for pk in same_child.get((c["local_authority_id"], key), []):
+            at = referred.get(pk)
+            if (
+                at is not None
+                and pk != c["pk"]
+                and c["received_at"] - RE_REFERRAL_WINDOW <= at < c["received_at"]
+            ):
                 again.add(c["pk"])
                 break
     return referrals, again
 
 
-def rereferral_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
+def _rereferral_counts(scope: Scope, period: Period, now: dt.datetime) -> Counts:
     referrals, again = rereferrals(scope, period)
-    counts: dict[int, dict[str, Any]] = {}
+    counts: Counts = {}
     for pk, council in referrals.items():
         v = counts.setdefault(council, {"referrals": 0, "rereferrals": 0, "first": 0})
         v["referrals"] += 1
         v["rereferrals" if pk in again else "first"] += 1
+    return counts
+
+
+def rereferral_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
+    counts = _counts("rereferral", scope, period, now)
     keys = ["referrals", "rereferrals", "first"]
 
     def finish(v: dict[str, Any]) -> None:
@@ -597,58 +722,122 @@ def _band_q(key: str, field_name: str) -> Q:
 
 def _receipt_stats(qs: QuerySet[Any], group: str, prefix: str) -> dict[Any, dict[str, Any]]:
     """Per group: the count, the bands of the overall time, and the median and 90th percentile of
-    each leg, in hours."""
+    each leg, in hours (one query on PostgreSQL; on SQLite the durations are ranked here)."""
     annotated = qs.annotate(
         **{
             f"secs_{leg}": Seconds(F(f"{prefix}{start}"), F(f"{prefix}{end}"))
             for leg, _, start, end in LEGS
         }
     )
-    counts = {
-        row.pop(group): row
-        for row in annotated.order_by()
-        .values(group)
-        .annotate(
-            count=Count("pk"),
-            within_24h=Count("pk", filter=Q(secs_overall__lt=24 * HOUR)),
-            **{key: Count("pk", filter=_band_q(key, "secs_overall")) for key, *_ in BANDS},
-        )
-        .order_by()
-        if row[group] is not None
+    aggregates: dict[str, Any] = {
+        "count": Count("pk"),
+        "within_24h": Count("pk", filter=Q(secs_overall__lt=24 * HOUR)),
+        **{key: Count("pk", filter=_band_q(key, "secs_overall")) for key, *_ in BANDS},
     }
     if _postgres():
-        quantiles = {
-            row.pop(group): row
-            for row in annotated.order_by()
-            .values(group)
-            .annotate(
-                **{
-                    f"{stat}_{leg}": PercentileDisc(f"secs_{leg}", q)
-                    for leg, *_ in LEGS
-                    for stat, q in (("median", 0.5), ("p90", 0.9))
-                }
-            )
-            .order_by()
-            if row[group] is not None
+        aggregates |= {
+            f"{stat}_{leg}": PercentileDisc(f"secs_{leg}", q)
+            for leg, *_ in LEGS
+            for stat, q in (("median", 0.5), ("p90", 0.9))
         }
-    else:
+    counts = {
+        row.pop(group): row
+        for row in annotated.order_by().values(group).annotate(**aggregates).order_by()
+        if row[group] is not None
+    }
+    if not _postgres():
         values: dict[Any, dict[str, list[float]]] = {}
         for row in annotated.values_list(group, *(f"secs_{leg}" for leg, *_ in LEGS)):
             by_leg = values.setdefault(row[0], {leg: [] for leg, *_ in LEGS})
             for (leg, *_), secs in zip(LEGS, row[1:], strict=True):
                 by_leg[leg].append(secs)
-        quantiles = {
-            g: {
-                f"{stat}_{leg}": nearest_rank(by_leg[leg], q)
-                for leg, *_ in LEGS
-                for stat, q in (("median", 0.5), ("p90", 0.9))
-            }
-            for g, by_leg in values.items()
-        }
-    for g, v in counts.items():
-        for k, secs in quantiles.get(g, {}).items():
-            v[k] = None if secs is None else round(float(secs) / HOUR, 1)
+        for g, by_leg in values.items():
+            if g in counts:
+                counts[g] |= {
+                    f"{stat}_{leg}": nearest_rank(by_leg[leg], q)
+                    for leg, *_ in LEGS
+                    for stat, q in (("median", 0.5), ("p90", 0.9))
+                }
+    for v in counts.values():
+        for k, secs in v.items():
+            if k.startswith(("median_", "p90_")):
+                v[k] = None if secs is None else round(float(secs) / HOUR, 1)
     return counts
+
+
+def _receipt_hist(qs: QuerySet[Any], group: str, prefix: str) -> Counts:
+    """Per group the same counts as `_receipt_stats`, and for each leg how many took each number
+    of hours as the figure shows them (in tenths of an hour, as integers): the daily summary
+    keeps these, and the nearest-rank median of them is the median shown, exactly (rounding
+    keeps the order)."""
+    counts: Counts = {}
+    annotated = qs.annotate(**_receipt_seconds(prefix))
+    for g, *secs in annotated.values_list(group, *(f"secs_{leg}" for leg, *_ in LEGS)):
+        if g is not None:
+            _receipt_add(counts, g, secs)
+    return counts
+
+
+def _receipt_seconds(prefix: str) -> dict[str, Seconds]:
+    return {
+        f"secs_{leg}": Seconds(F(f"{prefix}{start}"), F(f"{prefix}{end}"))
+        for leg, _, start, end in LEGS
+    }
+
+
+_LEG_NAMES = [leg for leg, *_ in LEGS]
+_OVERALL = _LEG_NAMES.index("overall")
+
+
+def _receipt_add(counts: Counts, group: Any, secs: list[Any]) -> None:
+    """Count one contact (or notification) with its legs' seconds into its group's row."""
+    v = counts.get(group)
+    if v is None:
+        v = counts[group] = {"count": 0, "within_24h": 0, **{key: 0 for key, *_ in BANDS}}
+        v["hist"] = {leg: {} for leg in _LEG_NAMES}
+    v["count"] += 1
+    overall = secs[_OVERALL]
+    if overall is not None:
+        v["within_24h"] += int(overall < 24 * HOUR)
+        for key, _, low, high in BANDS:
+            if low * HOUR <= overall < high * HOUR:
+                v[key] += 1
+    for leg, value in zip(_LEG_NAMES, secs, strict=True):
+        if value is not None:
+            tenths = round(round(float(value) / HOUR, 1) * 10)
+            v["hist"][leg][tenths] = v["hist"][leg].get(tenths, 0) + 1
+
+
+def _hist_rank(hist: dict[int, int], q: float) -> float | None:
+    """The nearest-rank q-quantile, in hours, of tenths of hours given as {tenths: how many}."""
+    n = sum(hist.values())
+    if not n:
+        return None
+    rank, seen = max(1, math.ceil(q * n)), 0
+    for value in sorted(hist):
+        seen += hist[value]
+        if seen >= rank:
+            return value / 10
+    return None  # not reached
+
+
+def _from_hist(counts: Counts) -> tuple[Counts, dict[str, Any]]:
+    """Counts with histograms → the counts with each row's medians and 90th percentiles, and
+    the whole's (from the histograms added together)."""
+    whole: dict[str, dict[int, int]] = {leg: {} for leg, *_ in LEGS}
+    for v in counts.values():
+        hist = v.pop("hist", {})
+        for leg, *_ in LEGS:
+            for value, n in hist.get(leg, {}).items():
+                whole[leg][value] = whole[leg].get(value, 0) + n
+            for stat, q in (("median", 0.5), ("p90", 0.9)):
+                v[f"{stat}_{leg}"] = _hist_rank(hist.get(leg, {}), q)
+    overall = {
+        f"{stat}_{leg}": _hist_rank(whole[leg], q)
+        for leg, *_ in LEGS
+        for stat, q in (("median", 0.5), ("p90", 0.9))
+    }
+    return counts, overall
 
 
 def _police_contacts(scope: Scope, period: Period) -> QuerySet[Contact]:
@@ -679,14 +868,39 @@ def _overall(qs: QuerySet[Any], prefix: str) -> dict[str, Any]:
     return next(iter(found.values()), {})
 
 
+def _receipt_by_council(
+    scope: Scope, period: Period, now: dt.datetime
+) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+    """The receipt counts by council, and the whole scope's medians and percentiles (a
+    council's are its own row's: no second query; the nation's from the daily summary)."""
+    if scope.is_national:
+        from safehub.reports.rollup import rollup_counts
+
+        def summed() -> tuple[Counts, dict[str, Any]] | None:
+            found = rollup_counts("receipt", period, now, lambda p: _receipt_source(scope, p, now))
+            return None if found is None else _from_hist(found)
+
+        national = _shared("receipt-summary", (period, now), summed)
+        if national is not None:
+            return _copy(national[0]), national[1]
+
+    def compute() -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+        qs = _police_contacts(scope, period)
+        counts = _receipt_stats(qs, "local_authority", "notification__")
+        if scope.council is not None:
+            overall = next(iter(counts.values()), {})
+        else:
+            overall = _overall(qs, "notification__")
+        return counts, {k: v for k, v in overall.items() if k.startswith(("median_", "p90_"))}
+
+    return _shared("receipt", (scope, period), compute)
+
+
 def receipt_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
-    qs = _police_contacts(scope, period)
-    counts = _receipt_stats(qs, "local_authority", "notification__")
+    counts, overall = _receipt_by_council(scope, period, now)
     keys = ["count", "within_24h", *(key for key, *_ in BANDS)]
-    rows, total = _council_rows(counts, keys, _receipt_finish, scope)
-    for k, v in _overall(qs, "notification__").items():
-        if k.startswith(("median_", "p90_")):
-            total.values[k] = v
+    rows, total = _council_rows(_copy(counts), keys, _receipt_finish, scope)
+    total.values |= overall
     return Figure(
         "receipt",
         "Time from the incident to the police record to the hub, by council",
@@ -709,10 +923,9 @@ def _hours(value: float | None) -> str:
 
 
 def receipt_bands_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
-    qs = _police_contacts(scope, period)
-    counts = _receipt_stats(qs, "local_authority", "notification__")
+    counts, _ = _receipt_by_council(scope, period, now)
     keys = ["count", *(key for key, *_ in BANDS)]
-    rows, total = _council_rows(counts, keys, lambda v: None, scope)
+    rows, total = _council_rows(_copy(counts), keys, lambda v: None, scope)
     colours = ["green", "light-green", "turquoise", "blue", "yellow", "orange", "red"]
     columns = [
         Column("count", "Contacts", drill=True),
@@ -747,16 +960,50 @@ def _receipt_drill(
     return qs.filter(_band_q(measure, "secs_overall"))
 
 
-def receipt_force_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
-    """By force, each notification once (an incident with three children counts once)."""
+def _force_notifications(scope: Scope, period: Period) -> QuerySet[Notification]:
     qs = Notification.objects.filter(
         received_at__gte=period.lo, received_at__lt=period.hi, force__isnull=False
     )
     # Only notifications with a child routed to a council in scope (an incident without
-    # children, or not yet routed, is no council's contact).
-    in_scope = Contact.objects.filter(scope.contacts_q(), notification=OuterRef("pk"))
-    qs = qs.filter(Exists(in_scope))
-    counts = _receipt_stats(qs, "force", "")
+    # children, or not yet routed, is no council's contact). A child's contact is received
+    # with its notification or later (an amendment's child), never before: the contacts to
+    # look at are those received since the period began (an index range of the council's).
+    in_scope: Any = Contact.objects.filter(
+        scope.contacts_q(), received_at__gte=period.lo, notification__isnull=False
+    ).values("notification_id")
+    if not scope.is_national:
+        # A council's few thousand: by their keys (the planner would scan the period's
+        # notifications of the whole country to meet them), as one array on PostgreSQL
+        # (thousands of `IN` parameters cost more to prepare than the query takes).
+        ids = list({n for (n,) in in_scope.values_list("notification_id")})
+        return qs.filter(_pk_in(Notification, ids))
+    return qs.filter(pk__in=in_scope)
+
+
+def _receipt_source(scope: Scope, period: Period, now: dt.datetime) -> Counts:
+    return _receipt_hist(_police_contacts(scope, period), "local_authority", "notification__")
+
+
+def _receipt_force_source(scope: Scope, period: Period, now: dt.datetime) -> Counts:
+    return _receipt_hist(_force_notifications(scope, period), "force", "")
+
+
+def receipt_force_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
+    """By force, each notification once (an incident with three children counts once)."""
+    found = None
+    if scope.is_national:
+        from safehub.reports.rollup import rollup_counts
+
+        found = rollup_counts(
+            "receipt_force", period, now, lambda p: _receipt_force_source(scope, p, now)
+        )
+    if found is not None:
+        counts, overall = _from_hist(found)
+    else:
+        qs = _force_notifications(scope, period)
+        counts = _receipt_stats(qs, "force", "")
+        # With one force, its row is the whole (no second query).
+        overall = next(iter(counts.values()), {}) if len(counts) <= 1 else _overall(qs, "")
     forces = _councils(counts)
     keys = ["count", "within_24h", *(key for key, *_ in BANDS)]
     rows = []
@@ -770,7 +1017,7 @@ def receipt_force_figure(*, scope: Scope, period: Period, now: dt.datetime) -> F
         values |= {k: x for k, x in v.items() if k.startswith(("median_", "p90_"))}
         rows.append(Row(forces[pk].code, forces[pk].name, values))
     _receipt_finish(total.values)
-    for k, x in _overall(qs, "").items():
+    for k, x in overall.items():
         if k.startswith(("median_", "p90_")):
             total.values[k] = x
     return Figure(
@@ -804,27 +1051,18 @@ DISCUSSION_KEYS = [
 ]
 
 
-def _discussion_councils(scope: Scope) -> list[Agency]:
-    if scope.council is not None:
-        return [scope.council]
-    return list(Agency.objects.filter(pk__in=scope.council_ids))
-
-
-def discussion_figures_by_council(scope: Scope, period: Period, now: dt.datetime) -> dict[int, Any]:
-    """The meetings app's figures for each council of a council's or force's scope."""
-    return {
-        council.pk: discussion_figures(
-            council=council, start=period.start, end=period.end_exclusive, now=now
-        )
-        for council in _discussion_councils(scope)
-    }
-
-
-def _national_discussions(period: Period, now: dt.datetime) -> dict[int, dict[str, Any]]:
-    """The same counts as the meetings figures, grouped in the database for every council."""
+def _national_discussions(
+    period: Period, now: dt.datetime, scope: Scope | None = None
+) -> dict[int, dict[str, Any]]:
+    """The same counts as the meetings figures, grouped in the database for every council (of
+    the scope)."""
     held = Q(status=DiscussionStatus.HELD, held_at__isnull=False)
     return _grouped(
-        StrategyDiscussion.objects.filter(called_at__gte=period.lo, called_at__lt=period.hi),
+        StrategyDiscussion.objects.filter(
+            scope.councils_q() if scope is not None else Q(),
+            called_at__gte=period.lo,
+            called_at__lt=period.hi,
+        ),
         "local_authority",
         called=Count("pk"),
         held=Count("pk", filter=held),
@@ -840,13 +1078,7 @@ def _national_discussions(period: Period, now: dt.datetime) -> dict[int, dict[st
 
 
 def discussions_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
-    if scope.is_national:
-        counts = _national_discussions(period, now)
-    else:
-        counts = {
-            pk: {k: getattr(f, k) for k in DISCUSSION_KEYS}
-            for pk, f in discussion_figures_by_council(scope, period, now).items()
-        }
+    counts = _counts("discussions", scope, period, now)
 
     def finish(v: dict[str, Any]) -> None:
         v["open_in_time"] = v["open"] - v["open_overdue"]
@@ -922,14 +1154,6 @@ REQUEST_KEYS = [
 ]
 
 
-def _merge(
-    rows: dict[tuple[str, str], dict[str, Any]], key: tuple[str, str], item: Any, keys: list[str]
-) -> None:
-    v = rows.setdefault(key, {k: 0 for k in keys})
-    for k in keys:
-        v[k] += getattr(item, k)
-
-
 def _attendance_finish(v: dict[str, Any]) -> None:
     v["attendance_rate"] = _rate(v["attended"], v["invited"])
     v["information_rate"] = _rate(v["sent_information"], v["invited"])
@@ -971,6 +1195,95 @@ def _national_attendance(period: Period) -> dict[tuple[str, str], dict[str, Any]
     return found
 
 
+def _participants(scope: Scope, period: Period) -> QuerySet[Participant]:
+    """The agencies invited to the discussions the councils of the scope called in the period
+    (children's social care, which holds them, apart)."""
+    return Participant.objects.filter(
+        Q(discussion__local_authority=scope.council)
+        if scope.council is not None
+        else Q(discussion__local_authority__in=list(scope.council_ids)),
+        discussion__called_at__gte=period.lo,
+        discussion__called_at__lt=period.hi,
+    ).exclude(role=ParticipantRole.CHILDREN_SOCIAL_CARE)
+
+
+def _agency_key(row: dict[str, Any]) -> tuple[str, str]:
+    part = ParticipantRole(row["role"]).label.lower()
+    return (f"{row['agency__code']}:{row['role']}", f"{row['agency__name']} ({part})")
+
+
+def _attendance_by_agency(scope: Scope, period: Period, now: dt.datetime) -> Counts:
+    """The meetings figures' attendance by agency (`discussion_figures`), for a council's or a
+    force's councils, counted in the database: the held discussions' invited agencies."""
+    informed = Q(attendance__in=["attended", "apologies_with_information"]) | Q(
+        request__status=RequestStatus.ANSWERED
+    )
+    found: Counts = {}
+    for row in (
+        _participants(scope, period)
+        .filter(discussion__status=DiscussionStatus.HELD)
+        .order_by()
+        .values("agency__code", "agency__name", "role")
+        .annotate(
+            invited=Count("pk"),
+            attended=Count("pk", filter=Q(attendance="attended")),
+            apologies_with_information=Count(
+                "pk", filter=Q(attendance="apologies_with_information")
+            ),
+            apologies_without_information=Count(
+                "pk", filter=Q(attendance="apologies_without_information")
+            ),
+            did_not_attend=Count("pk", filter=Q(attendance="did_not_attend")),
+            not_recorded=Count("pk", filter=Q(attendance="")),
+            informed=Count("pk", filter=informed),
+        )
+        .order_by()
+    ):
+        found_row: dict[str, Any] = dict(row)
+        values = {k: found_row[k] for k in ATTENDANCE_KEYS if k in found_row}
+        values["sent_information"] = found_row["informed"]
+        values["role"] = found_row["role"]
+        found[_agency_key(found_row)] = values
+    return found
+
+
+def _requests_by_agency(scope: Scope, period: Period, now: dt.datetime) -> Counts:
+    """The meetings figures' information requests by agency, counted in the database: every
+    request of the discussions called in the period."""
+    answered = Q(request__status=RequestStatus.ANSWERED)
+    settled = [RequestStatus.ANSWERED, RequestStatus.NOT_SHARED, RequestStatus.WITHDRAWN]
+    waiting = Q(request__isnull=False) & ~Q(request__status__in=settled)
+    found: Counts = {}
+    for row in (
+        _participants(scope, period)
+        .filter(request__isnull=False)
+        .order_by()
+        .values("agency__code", "agency__name", "role")
+        .annotate(
+            sent=Count("request"),
+            answered=Count("request", filter=answered),
+            on_time=Count(
+                "request",
+                filter=answered
+                & Q(
+                    request__answered_at__isnull=False,
+                    request__answered_at__lte=F("request__deadline"),
+                ),
+            ),
+            not_shared=Count("request", filter=Q(request__status=RequestStatus.NOT_SHARED)),
+            withdrawn=Count("request", filter=Q(request__status=RequestStatus.WITHDRAWN)),
+            open=Count("request", filter=waiting),
+            open_overdue=Count("request", filter=waiting & Q(request__deadline__lt=now)),
+        )
+        .order_by()
+    ):
+        found_row: dict[str, Any] = dict(row)
+        values = {k: found_row[k] for k in REQUEST_KEYS if k in found_row}
+        values["answered_on_time"] = found_row["on_time"]
+        found[_agency_key(found_row)] = values
+    return found
+
+
 def attendance_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
     """Rows: the police together, every other agency together, then each agency in its part
     (each kind of agency, nationally)."""
@@ -978,29 +1291,17 @@ def attendance_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figu
     partners = {k: 0 for k in ATTENDANCE_KEYS}
     by_agency: dict[tuple[str, str], dict[str, Any]] = {}
     if scope.is_national:
-        by_agency = _national_attendance(period)
+        by_agency = _counts("attendance", scope, period, now)
         for (role, _), v in by_agency.items():
             target = police if role == ParticipantRole.POLICE else partners
             for k in ATTENDANCE_KEYS:
                 target[k] += v[k]
     else:
-        for f in discussion_figures_by_council(scope, period, now).values():
-            row: AgencyAttendance
-            for row in f.attendance_by_agency:
-                part = ParticipantRole(row.role).label.lower()
-                _merge(
-                    by_agency,
-                    (f"{row.agency}:{row.role}", f"{row.name} ({part})"),
-                    row,
-                    ATTENDANCE_KEYS,
-                )
-            for target, summary in (
-                (police, f.police_attendance),
-                (partners, f.partners_attendance),
-            ):
-                if summary is not None:
-                    for k in ATTENDANCE_KEYS:
-                        target[k] += getattr(summary, k)
+        by_agency = _counts("attendance_by_agency", scope, period, now)
+        for v in by_agency.values():
+            target = police if v.pop("role") == ParticipantRole.POLICE else partners
+            for k in ATTENDANCE_KEYS:
+                target[k] += v[k]
     rows = []
     for key, label, values in (
         ("police", "All police", police),
@@ -1077,17 +1378,9 @@ def _national_requests(period: Period, now: dt.datetime) -> dict[tuple[str, str]
 def requests_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
     by_agency: dict[tuple[str, str], dict[str, Any]] = {}
     if scope.is_national:
-        by_agency = _national_requests(period, now)
+        by_agency = _counts("requests", scope, period, now)
     else:
-        for f in discussion_figures_by_council(scope, period, now).values():
-            r: AgencyRequests
-            for r in f.requests_by_agency:
-                _merge(
-                    by_agency,
-                    (f"{r.agency}:{r.role}", f"{r.name} ({ParticipantRole(r.role).label.lower()})"),
-                    r,
-                    REQUEST_KEYS,
-                )
+        by_agency = _counts("requests_by_agency", scope, period, now)
     rows = []
     total = Row("total", "Total", {k: 0 for k in REQUEST_KEYS})
     for (code, name), values in sorted(by_agency.items(), key=lambda i: (i[0][1], i[0][0])):
@@ -1130,16 +1423,40 @@ DEADLINE_SERIES = [
 ]
 
 
-def _deadline_measure(start: dt.date, done: dt.date | None, n: int, today: dt.date) -> str:
-    due = working_calendar().add_working_days(start, n)
-    if done is not None:
-        return "within" if done <= due else "later"
-    return "overdue" if today > due else "waiting"
+class _Deadlines:
+    """The n-th working day after each start date, each computed once (a period has at most
+    366 start dates, and thousands of enquiries or assessments)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.calendar = working_calendar()
+        self.due: dict[dt.date, dt.date] = {}
+
+    def measure(self, start: dt.date, done: dt.date | None, today: dt.date) -> str:
+        due = self.due.get(start)
+        if due is None:
+            due = self.due[start] = self.calendar.add_working_days(start, self.n)
+        if done is not None:
+            return "within" if done <= due else "later"
+        return "overdue" if today > due else "waiting"
+
+
+def _casework_q(scope: Scope) -> Q:
+    """The casework records of the contacts in scope, by the episode's own council (indexed):
+    an episode is its contact's council's (a contact is routed elsewhere only before it is
+    allocated, and an episode opens on the signed-off decision of an allocated contact)."""
+    if scope.is_national:
+        return Q()  # every episode is a routed contact's
+    if scope.council is not None:
+        return Q(episode__local_authority=scope.council)
+    return scope.contacts_q("episode__contact__") & Q(
+        episode__local_authority__in=list(scope.council_ids)
+    )
 
 
 def _enquiries(scope: Scope, period: Period) -> QuerySet[Section47]:
     return Section47.objects.filter(
-        scope.contacts_q("episode__contact__"),
+        _casework_q(scope),
         started_on__gte=period.start,
         started_on__lte=period.end,
     )
@@ -1148,28 +1465,32 @@ def _enquiries(scope: Scope, period: Period) -> QuerySet[Section47]:
 def icpc_measures(scope: Scope, period: Period, now: dt.datetime) -> list[tuple[Any, int, str]]:
     """(contact id, council id, measure) of each section 47 enquiry started in the period."""
     today = now.astimezone(clock.LONDON).date()
+    deadlines = _Deadlines(15)
     found = []
     for contact_id, council, started, held, not_required in _enquiries(scope, period).values_list(
         "episode__contact_id",
-        "episode__contact__local_authority_id",
+        "episode__local_authority_id",
         "started_on",
         "icpc_on",
         "icpc_not_required",
     ):
-        measure = "not_required" if not_required else _deadline_measure(started, held, 15, today)
+        measure = "not_required" if not_required else deadlines.measure(started, held, today)
         found.append((contact_id, council, measure))
     return found
 
 
-def _measures_figure(
-    measures: list[tuple[Any, int, str]], extra: list[str], scope: Scope
-) -> tuple[list[Row], Row]:
+def _measure_counts(measures: list[tuple[Any, int, str]], extra: list[str]) -> Counts:
     keys = ["count", *(k for k, _, _ in DEADLINE_SERIES), *extra]
-    counts: dict[int, dict[str, Any]] = {}
+    counts: Counts = {}
     for _, council, measure in measures:
         v = counts.setdefault(council, {k: 0 for k in keys})
         v["count"] += 1
         v[measure] += 1
+    return counts
+
+
+def _measures_figure(counts: Counts, extra: list[str], scope: Scope) -> tuple[list[Row], Row]:
+    keys = ["count", *(k for k, _, _ in DEADLINE_SERIES), *extra]
 
     def finish(v: dict[str, Any]) -> None:
         v["within_rate"] = _rate(v["within"], v["within"] + v["later"] + v["overdue"])
@@ -1178,7 +1499,7 @@ def _measures_figure(
 
 
 def icpc_figure(*, scope: Scope, period: Period, now: dt.datetime) -> Figure:
-    rows, total = _measures_figure(icpc_measures(scope, period, now), ["not_required"], scope)
+    rows, total = _measures_figure(_counts("icpc", scope, period, now), ["not_required"], scope)
     columns = [
         Column("count", "Section 47 enquiries started", drill=True),
         Column("within", "ICPC within 15 working days", series="green", drill=True),
@@ -1210,20 +1531,20 @@ def assessment_measures(
     today = now.astimezone(clock.LONDON).date()
     start_field = "episode__referral_date" if clock_of == "wt" else "started_on"
     rows = Assessment.objects.filter(
-        scope.contacts_q("episode__contact__"),
+        _casework_q(scope),
         **{f"{start_field}__gte": period.start, f"{start_field}__lte": period.end},
     ).values_list(
-        "episode__contact_id", "episode__contact__local_authority_id", start_field, "authorised_on"
+        "episode__contact_id", "episode__local_authority_id", start_field, "authorised_on"
     )
+    deadlines = _Deadlines(45)
     return [
-        (contact_id, council, _deadline_measure(start, done, 45, today))
+        (contact_id, council, deadlines.measure(start, done, today))
         for contact_id, council, start, done in rows
     ]
 
 
 def _assessment_figure(*, scope: Scope, period: Period, now: dt.datetime, clock_of: str) -> Figure:
-    measures = assessment_measures(scope, period, now, clock_of=clock_of)
-    rows, total = _measures_figure(measures, [], scope)
+    rows, total = _measures_figure(_counts(f"assessment_{clock_of}", scope, period, now), [], scope)
     columns = [
         Column("count", "Assessments", drill=True),
         Column("within", "Authorised within 45 working days", series="green", drill=True),
@@ -1274,6 +1595,42 @@ def _measures_drill(
         return Contact.objects.filter(pk__in=wanted)
 
     return drill
+
+
+# --- What the daily summary keeps ----------------------------------------------------------------
+
+# Each figure's counts by row, for a scope and a period: what the figure shows, before its rates.
+# Every count is of things that started in the period, so a period's counts are the sum of its
+# days' (safehub.reports.rollup keeps each closed day's national counts).
+SOURCES: dict[str, Source] = {
+    "receipt": _receipt_source,
+    "receipt_force": _receipt_force_source,
+    "rag": _rag_counts,
+    "clocks": _clock_counts,
+    "conversion": _conversion_counts,
+    "rereferral": _rereferral_counts,
+    "discussions": lambda scope, period, now: _national_discussions(
+        period, now, None if scope.is_national else scope
+    ),
+    "attendance": lambda scope, period, now: _national_attendance(period),
+    "requests": lambda scope, period, now: _national_requests(period, now),
+    "icpc": lambda scope, period, now: _measure_counts(
+        icpc_measures(scope, period, now), ["not_required"]
+    ),
+    "assessment_wt": lambda scope, period, now: _measure_counts(
+        assessment_measures(scope, period, now, clock_of="wt"), []
+    ),
+    "assessment_dfe": lambda scope, period, now: _measure_counts(
+        assessment_measures(scope, period, now, clock_of="dfe"), []
+    ),
+}
+
+
+# A council's or a force's only (the national page has kinds of agency, not agencies).
+_OWN_SOURCES: dict[str, Source] = {
+    "attendance_by_agency": _attendance_by_agency,
+    "requests_by_agency": _requests_by_agency,
+}
 
 
 # --- The register --------------------------------------------------------------------------------
@@ -1406,9 +1763,14 @@ def figure_compute(
 def figures_compute(
     *, scope: Scope, period: Period, now: dt.datetime | None = None
 ) -> list[Figure]:
-    """Every figure of the dashboard, in the page's order."""
+    """Every figure of the dashboard, in the page's order; what several figures read is read
+    once."""
     now = now or clock.now()
-    return [f.compute(scope=scope, period=period, now=now) for f in FIGURES]
+    token = _MEMO.set({})
+    try:
+        return [f.compute(scope=scope, period=period, now=now) for f in FIGURES]
+    finally:
+        _MEMO.reset(token)
 
 
 def drill_contacts(

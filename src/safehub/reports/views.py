@@ -21,9 +21,16 @@ from safehub.audit.models import Action
 from safehub.audit.services import audit_record
 from safehub.core import clock
 from safehub.referrals.selectors import contacts_in_scope
-from safehub.reports.figures import BY_SLUG, FIGURES, drill_contacts, figure_compute
+from safehub.reports.figures import (
+    BY_SLUG,
+    FIGURES,
+    drill_contacts,
+    figure_compute,
+    figures_compute,
+)
 from safehub.reports.forms import PERIOD_CHOICES, period_form
 from safehub.reports.present import csv_rows, figure_view
+from safehub.reports.rollup import rollup_as_of
 from safehub.reports.scope import Period, Scope, can_drill, national_scope, scope_for
 
 
@@ -64,12 +71,13 @@ def _render_dashboard(
     drill = can_drill(user, scope)
     query = _period_query(period)
     sections: OrderedDict[str, list[Any]] = OrderedDict()
-    for definition in FIGURES:
-        figure = figure_compute(slug=definition.slug, scope=scope, period=period, now=now)
+    figures = figures_compute(scope=scope, period=period, now=now)
+    for definition, figure in zip(FIGURES, figures, strict=True):
         url = reverse(csv_name) + f"?figure={definition.slug}&" + query
         sections.setdefault(definition.section, []).append(
             figure_view(figure, period=period, drill=drill, csv_url=url)
         )
+    as_of = rollup_as_of(period, now) if national else None
     with transaction.atomic():
         audit_record(
             actor=user,
@@ -90,6 +98,7 @@ def _render_dashboard(
             "sections": sections,
             "drill": drill,
             "national": national,
+            "as_of": as_of,
             "can_national": user_can(user, "report.national"),
             "can_own": user_can(user, "report.view") and scope_for(user, period) is not None,
         },

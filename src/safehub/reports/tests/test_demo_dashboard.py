@@ -252,6 +252,31 @@ def test_wirrals_dashboard_agrees_with_a_count_by_hand(demo, make_user):
     assert expected["conversion"]["referrals"] > 0
     assert expected["discussions"]["held"] > 0 and expected["attendance"]["invited"] > 0
 
+    # The discussion figures are counted in the database: the same as the meetings app's own.
+    from safehub.meetings.figures import discussion_figures
+
+    own = discussion_figures(council=wirral, start=period.start, end=period.end_exclusive, now=now)
+    discussions = figure_compute(slug="discussions", scope=scope, period=period, now=now)
+    for key in ("called", "held", "held_within_due", "held_late", "open", "open_overdue",
+                "cancelled", "held_without_statutory_agency"):  # fmt: skip
+        assert discussions.value(key, "LA344") == getattr(own, key), key
+    attendance = figure_compute(slug="attendance", scope=scope, period=period, now=now)
+    requests = figure_compute(slug="requests", scope=scope, period=period, now=now)
+    assert own.police_attendance is not None and own.partners_attendance is not None
+    for key in ("invited", "attended", "apologies_with_information",
+                "apologies_without_information", "did_not_attend", "not_recorded",
+                "sent_information"):  # fmt: skip
+        assert attendance.value(key, "police") == getattr(own.police_attendance, key), key
+        assert attendance.value(key, "partners") == getattr(own.partners_attendance, key), key
+        for a in own.attendance_by_agency:
+            assert attendance.value(key, f"{a.agency}:{a.role}") == getattr(a, key), key
+    assert len(attendance.rows) == 2 + len(own.attendance_by_agency)
+    assert len(requests.rows) == len(own.requests_by_agency)
+    for r in own.requests_by_agency:
+        for key in ("sent", "answered", "answered_on_time", "not_shared", "open",
+                    "open_overdue", "withdrawn"):  # fmt: skip
+            assert requests.value(key, f"{r.agency}:{r.role}") == getattr(r, key), key
+
     # Every number that links lists exactly that many contacts, all of them Wirral's.
     for definition in FIGURES:
         if definition.drill is None:
@@ -316,3 +341,33 @@ def test_the_national_dashboard_agrees_with_a_count_by_hand(demo):
     assert mine.value("sent_information", "partners") == wirral.value(
         "sent_information", "partners"
     )
+
+
+def test_the_national_dashboard_reads_the_same_figures_from_the_daily_summary(demo):
+    """Nationally the days before today come from the daily summary (safehub.reports.rollup):
+    every row, total and headline is what counting the records gives, medians included."""
+    from safehub.reports.figures import SOURCES, figures_compute
+    from safehub.reports.models import DailyCount
+    from safehub.reports.rollup import rollup_counts, rollup_sweep
+
+    now = clock.now()
+    with clock.frozen(now):
+        periods = [Period.last(days) for days in (1, 7, 30, 365)]
+        live = {p: figures_compute(scope=national_scope(), period=p, now=now) for p in periods}
+        assert rollup_counts("rag", Period.last(30), now, lambda p: {}) is None
+        assert rollup_sweep(budget=600) == "366 days counted"
+        assert DailyCount.objects.count() == 366 * len(SOURCES)
+        assert rollup_sweep() == "0 days counted"  # once a day
+        assert rollup_counts("rag", Period.last(30), now, lambda p: {}) is not None
+        for period in periods:
+            summed = figures_compute(scope=national_scope(), period=period, now=now)
+            for a, b in zip(live[period], summed, strict=True):
+                assert [(r.key, r.label, r.values) for r in a.rows] == [
+                    (r.key, r.label, r.values) for r in b.rows
+                ], (a.slug, period)
+                assert (a.total and a.total.values) == (b.total and b.total.values), a.slug
+                assert a.headline == b.headline
+        # And the count by hand agrees with what the summary gives.
+        problems, expected, _ = check(national_scope(), None, Period.last(30), now)
+        assert not problems, "\n".join(problems)
+        assert expected["rag"]["contacts"] > 20

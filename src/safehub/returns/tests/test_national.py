@@ -19,6 +19,7 @@ from safehub.encompass.models import EncompassNotice
 from safehub.intake.models import Notification, NotificationVersion
 from safehub.meetings.models import Participant, StrategyDiscussion
 from safehub.referrals.models import REFERRAL_OUTCOMES, Contact, ContactStatus, Decision, SignOff
+from safehub.reports.models import DailyCount
 from safehub.returns.national import (
     national_councils,
     national_forces,
@@ -198,7 +199,19 @@ def test_the_dashboard_annex_a_and_the_census_read_it(world, tmp_path: Path):
 
 def test_the_command_loads_and_reports(tmp_path: Path, capsys):
     with clock.frozen(NOW):
-        call_command("load_national", "--notifications", "40", "--force", "COL", "--no-progress")
+        call_command(
+            "load_national",
+            "--notifications",
+            "40",
+            "--force",
+            "COL",
+            "--days",
+            "7",
+            "--no-progress",
+        )
     out = capsys.readouterr().out
     assert "Loaded 40 notifications for 1 councils and 1 forces" in out
     assert Notification.objects.filter(force_code="COL").count() == 40
+    # The national dashboard's daily summary is filled for the days loaded.
+    assert "Counted 8 days for the national dashboard's daily summary." in out
+    assert DailyCount.objects.exists()

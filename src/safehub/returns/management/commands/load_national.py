@@ -55,6 +55,11 @@ class Command(BaseCommand):
             help="processes that make and write rows at once (PostgreSQL; e.g. one per core)",
         )
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--no-rollup",
+            action="store_true",
+            help="Leave the national dashboard's daily summary empty (the worker fills it).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         force = options["force"]
@@ -99,3 +104,14 @@ class Command(BaseCommand):
         )
         for label, count in summary.rows.items():
             self.stdout.write(f"  {count:>10,}  {label}")
+        if options["no_rollup"]:
+            return
+        # The national dashboard reads each closed day's counts from its daily summary (the
+        # worker keeps it; a loaded world has none yet).
+        from safehub.core import clock
+        from safehub.reports.rollup import rollup_refresh
+        from safehub.timescales.calendar import london_date
+
+        last = london_date(until or clock.now()) - dt.timedelta(days=1)
+        days = rollup_refresh(start=last - dt.timedelta(days=options["days"]), end=last)
+        self.stdout.write(f"Counted {days} days for the national dashboard's daily summary.")
