@@ -396,18 +396,22 @@ def review_queue(*, user: User) -> list[QueueRow]:
     return [QueueRow(r, record_view(r.record), age_text(r.created_at, now)) for r in reviews]
 
 
-def person_records(person: Person) -> list[RecordView]:
+def person_records(person: Person, *, user: User | None) -> list[RecordView]:
+    """The person's records, newest first: with `user`, only those in the user's scope (a person
+    in scope may hold records of other councils and agencies, which stay theirs); without, all of
+    them (the review page only, to decide a link: docs/person-index.md)."""
     records = (
         SourceRecord.objects.filter(person=person)
-        .select_related("notification", "linked_by")
-        .order_by("-seen_at", "id")
+        if user is None
+        else (records_in_scope(user=user).filter(person=person))
     )
+    records = records.select_related("notification", "linked_by").order_by("-seen_at", "id")
     return [record_view(r) for r in records]
 
 
-def person_name(person: Person) -> str:
-    """What the newest record with a name calls the person."""
-    for view in person_records(person):
+def person_name(person: Person, *, user: User) -> str:
+    """What the newest record in the user's scope with a name calls the person."""
+    for view in person_records(person, user=user):
         if view.given_names or view.family_name:
             return view.name
     return "No name recorded"
@@ -452,7 +456,7 @@ def person_relationships(person: Person, *, user: User) -> list[RelationshipRow]
                 rel,
                 text,
                 other,
-                person_name(other) if shown else "",
+                person_name(other, user=user) if shown else "",
                 shown,
                 source_text(rel.record),
             )
@@ -471,7 +475,7 @@ class PersonPage:
 
 
 def person_page(*, user: User, person: Person) -> PersonPage:
-    records = person_records(person)
+    records = person_records(person, user=user)
     merges = list(
         Merge.objects.filter(Q(kept=person) | Q(merged=person))
         .select_related("kept", "merged", "by", "undone_by")

@@ -132,7 +132,7 @@ def review_detail_view(request: HttpRequest, review_id: int) -> HttpResponse:
                 return redirect("people:review_queue")
     target = review_target(review)
     record = record_view(review.record)
-    candidate_records = person_records(target)
+    candidate_records = person_records(target, user=None)
     # Every showing of the records is audited, a form shown again after a refusal too.
     _audit_view(user, review, "review", [record, *candidate_records])
     rows = evidence_rows(review.match_evidence)
@@ -182,7 +182,7 @@ def person_merge_view(request: HttpRequest, person_id: Any) -> HttpResponse:
     if not user_can(user, "person.merge"):
         return render(request, "403.html", status=403)
     form = MergeForm(request.POST if request.method == "POST" else None)
-    kept_records = person_records(kept)
+    kept_records = person_records(kept, user=user)
     context: dict[str, Any] = {
         "kept": kept,
         "kept_name": _name(kept_records),
@@ -196,7 +196,7 @@ def person_merge_view(request: HttpRequest, person_id: Any) -> HttpResponse:
         _audit_view(user, kept, "merge", kept_records)
         if merged is None:
             return render(request, "people/person_merge.html", context, status=status)
-        merged_records = person_records(merged)
+        merged_records = person_records(merged, user=user)
         _audit_view(user, merged, "merge confirm", merged_records)
         context.update(
             merged=merged, merged_name=_name(merged_records), merged_records=merged_records

@@ -475,7 +475,12 @@ def triage_rerate_indexed(
     if not items:
         return {}
     keys = {n.pk: triage_keys(notification=n, body=body) for n, body in items}
-    context = TriageContext.load(items=[(body, keys[n.pk]) for n, body in items], received_at=now)
+    # Each notification is triaged as at its own receipt (a backlog indexed late must not count
+    # what happened after it), with the history as it stood then.
+    contexts = {
+        n.pk: TriageContext.load(items=[(body, keys[n.pk])], received_at=n.received_at)
+        for n, body in items
+    }
     ids = [n.pk for n, _ in items]
     waiting: dict[Any, list[Contact]] = {}
     for contact in (
@@ -499,8 +504,8 @@ def triage_rerate_indexed(
             body=body,
             notification_id=notification.pk,
             keys=keys[notification.pk],
-            received_at=now,
-            context=context,
+            received_at=notification.received_at,
+            context=contexts[notification.pk],
         )
         by_version = {triage.policy.version: triage}
         rerated = []
@@ -511,8 +516,10 @@ def triage_rerate_indexed(
                     body=body,
                     notification_id=notification.pk,
                     keys=keys[notification.pk],
-                    received_at=now,
-                    context=replace(context, policy=policy_get(version=version)),
+                    received_at=notification.received_at,
+                    context=replace(
+                        contexts[notification.pk], policy=policy_get(version=version)
+                    ),
                 )
             again = by_version[version]
             assessed = again.children.get(contact.child_ref)

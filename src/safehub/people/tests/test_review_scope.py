@@ -139,3 +139,16 @@ def test_the_queue_is_open_reviews_most_probable_first(alice, reference):
     high = make_review(make_record(source="LA344"), amy, probability=0.93)
     make_review(make_record(source="LA344"), amy, probability=0.99, status="kept_apart")
     assert [row.review for row in review_queue(user=alice)] == [high, low]
+
+
+def test_a_person_page_shows_only_the_records_the_council_holds(alice, bob, reference):
+    """A person in Wirral's scope may also hold a record from Liverpool's files: Wirral's page of
+    them lists Wirral's record only, and Liverpool's page Liverpool's."""
+    from safehub.people.selectors import person_page
+
+    wirrals = make_record(source="LA344", source_ref="W1")
+    liverpools = make_record(wirrals.person, source="LA341", source_ref="L1")
+    wirral = {view.record.pk for view in person_page(user=alice, person=wirrals.person).records}
+    liverpool = {view.record.pk for view in person_page(user=bob, person=wirrals.person).records}
+    assert wirral == {wirrals.pk}
+    assert liverpool == {liverpools.pk}
