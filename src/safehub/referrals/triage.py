@@ -517,9 +517,7 @@ def triage_rerate_indexed(
                     notification_id=notification.pk,
                     keys=keys[notification.pk],
                     received_at=notification.received_at,
-                    context=replace(
-                        contexts[notification.pk], policy=policy_get(version=version)
-                    ),
+                    context=replace(contexts[notification.pk], policy=policy_get(version=version)),
                 )
             again = by_version[version]
             assessed = again.children.get(contact.child_ref)
