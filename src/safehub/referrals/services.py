@@ -22,7 +22,7 @@ from safehub.referrals.models import Contact, ReferralSource, Routing
 from safehub.referrals.selectors import contacts_in_scope
 from safehub.timescales.calendar import working_days_due
 from safehub.timescales.clocks import clock_start, clocks_stop
-from safehub.timescales.models import ClockKind
+from safehub.timescales.models import Clock, ClockKind
 
 
 def contact_route_for(*, postcode: str | None) -> tuple[Agency | None, str]:
@@ -148,8 +148,14 @@ def contacts_update_for_notification(
             fields.pop("local_authority")
             fields.pop("routing")
             contact.reroute_to = new_council if new_council != contact.local_authority else None
+        council_before = contact.local_authority_id
         for name, value in fields.items():
             setattr(contact, name, value)
+        if contact.local_authority_id != council_before:
+            # The clocks carry the contact's council (the dashboard counts them by it).
+            Clock.objects.filter(contact=contact).update(
+                local_authority_id=contact.local_authority_id
+            )
         contact.notification_version = version
         contact.withdrawn_in_version = None
         contact.police_grade = body.risk.officer_grade
@@ -299,6 +305,7 @@ def contact_route(*, contact: Contact, routed_by: User, council: Agency, reason:
         locked.local_authority = council
         locked.routing = Routing.ROUTED_BY_PERSON
         locked.save(update_fields=["local_authority", "routing"])
+        Clock.objects.filter(contact=locked).update(local_authority=council)
         audit_record(
             actor=routed_by,
             action=Action.UPDATE,

@@ -53,7 +53,7 @@ from safehub.meetings.models import (
     StrategyDiscussion,
 )
 from safehub.referrals.models import Contact, Decision, SignOff
-from safehub.reports.scope import Period, Scope
+from safehub.reports.scope import COUNCIL, FORCE, Period, Scope
 from safehub.timescales.calendar import working_calendar
 from safehub.timescales.models import Clock, ClockKind, ClockState
 
@@ -345,9 +345,20 @@ CLOCK_SERIES = [
 CLOCK_KINDS = (ClockKind.SCREENING, ClockKind.REFERRAL_DECISION, ClockKind.ENCOMPASS)
 
 
+def _clocks_q(scope: Scope) -> Q:
+    """The clocks of the contacts in scope. A clock carries its contact's council (kept equal to
+    it), so a council's clocks are one range of the index on (local_authority, kind, started_at)
+    and the national ones need no contact; only a force's still meet their notification."""
+    if scope.kind == COUNCIL:
+        return Q(local_authority=scope.council)
+    if scope.kind == FORCE:
+        return Q(contact__notification__force=scope.force, local_authority__isnull=False)
+    return Q(local_authority__isnull=False)
+
+
 def _clocks(kinds: Iterable[str], scope: Scope, period: Period) -> QuerySet[Clock]:
     return Clock.objects.filter(
-        scope.contacts_q("contact__"),
+        _clocks_q(scope),
         kind__in=list(kinds),
         started_at__gte=period.lo,
         started_at__lt=period.hi,
@@ -406,19 +417,20 @@ def _clock_figure(
 
 def _clock_counts(scope: Scope, period: Period, now: dt.datetime) -> Counts:
     """The counts of the three clock figures, in one query: (kind, council) → counts. The
-    clocks come from the index on (kind, started_at), read alone (`Count("contact")`, not the
-    key, which is not in it), and meet their contact by its key."""
+    clocks come from an index read alone (`Count("contact")`, not the key, which is not in it):
+    a council's from (local_authority, kind, started_at), the nation's from (kind, started_at);
+    each counts under the council it carries, its contact's."""
     keys = ["clocks", *(k for k, _, _ in CLOCK_SERIES)]
     found: Counts = {}
     for row in (
         _clocks(CLOCK_KINDS, scope, period)
         .order_by()
-        .values("kind", "contact__local_authority")
+        .values("kind", "local_authority")
         .annotate(**{k: Count("contact", filter=_clock_q(k, now)) for k in keys})
         .order_by()
     ):
         values: dict[str, Any] = dict(row)
-        council = values.pop("contact__local_authority")
+        council = values.pop("local_authority")
         if council is not None:
             found[(values.pop("kind"), council)] = values
     return found

@@ -906,8 +906,11 @@ class _Maker:
         met_at: dt.datetime | None,
         rule: str,
         stopped: tuple[dt.datetime, str] | None = None,
+        *,
+        council: int,
     ) -> dt.datetime | None:
-        """Add a clock as the services leave it; returns its due time while it is still open."""
+        """Add a clock as the services leave it (with its contact's `council`, as clock_build
+        copies it); returns its due time while it is still open."""
         if stopped is not None:
             state, met_at = ClockState.STOPPED, None
         elif met_at is not None and met_at <= self.now:
@@ -919,6 +922,7 @@ class _Maker:
             Clock,
             {
                 "contact_id": contact_id,
+                "local_authority_id": council,
                 "kind": kind,
                 "started_at": started_at,
                 "due_at": due_at,
@@ -1175,7 +1179,8 @@ class _Maker:
         self.w.add(Contact, row)
         open_dues: list[dt.datetime] = []
         rule = _SCREENING_RULE[rag].format(h=self.red_hours, d=self.wd.get(rag, 0))
-        due = self.clock(cid, ClockKind.SCREENING, received, screening_due, decided, rule)
+        due = self.clock(cid, ClockKind.SCREENING, received, screening_due, decided, rule,
+                         council=council["id"])  # fmt: skip
         if due is not None:
             open_dues.append(due)
         if taken is not None:
@@ -1285,6 +1290,7 @@ class _Maker:
             due,
             sent,
             "Before the start of the next school day after the police recorded it",
+            council=council["id"],
         )
 
     def decision(self, info: dict[str, Any]) -> None:
@@ -1318,7 +1324,7 @@ class _Maker:
             due = self.clock(cid, ClockKind.REFERRAL_DECISION, decided,
                              due_after(decided, self.n_decision), signed,
                              f"End of the {_nth(self.n_decision)} working day after the "
-                             "referral")  # fmt: skip
+                             "referral", council=info["row"]["local_authority_id"])  # fmt: skip
             if due is not None:
                 info["open"].append(due)
         if outcome in (Outcome.ASSESSMENT_S17, Outcome.STRATEGY_DISCUSSION_S47):
@@ -1508,7 +1514,8 @@ class _Maker:
             )
             sd_due, sd_rule = c["discussion_due"]
             due = self.clock(c["row"]["id"], ClockKind.STRATEGY_DISCUSSION, c["decided"], sd_due,
-                             starts if held else None, sd_rule)  # fmt: skip
+                             starts if held else None, sd_rule,
+                             council=c["row"]["local_authority_id"])  # fmt: skip
             if due is not None:
                 c["open"].append(due)
             if held:
@@ -1604,7 +1611,8 @@ class _Maker:
         )
         met = min(self.now, end_of_day(authorised)) if done else None
         due = self.clock(cid, ClockKind.ASSESSMENT, info["decided"], info["assessment_due"], met,
-                         "End of the 45th working day after the referral")  # fmt: skip
+                         "End of the 45th working day after the referral",
+                         council=row["local_authority_id"])  # fmt: skip
         if due is not None:
             info["open"].append(due)
         if not done or plan_from_conference:
@@ -1675,7 +1683,8 @@ class _Maker:
         met = min(self.now, end_of_day(icpc_on)) if icpc_on else None
         due = self.clock(cid, ClockKind.ICPC, held_at, end_of_day(target), met,
                          f"End of the {self.n_icpc}th working day after the strategy discussion "
-                         f"SD-{sid.hex[:8].upper()}", stopped=stop)  # fmt: skip
+                         f"SD-{sid.hex[:8].upper()}", stopped=stop,
+                         council=info["row"]["local_authority_id"])  # fmt: skip
         if due is not None:
             info["open"].append(due)
         info["enquiry_open"] = icpc_on is None and not not_required

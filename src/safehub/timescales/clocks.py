@@ -81,6 +81,8 @@ def clock_build(
     """A running clock for `contact`, not saved (the bulk import saves a batch's at once)."""
     return Clock(
         contact=contact,
+        # The contact's council, as the figures read it (kept in step by the routing services).
+        local_authority_id=contact.local_authority_id,
         kind=ClockKind(kind),
         started_at=started_at,
         due_at=due_at,

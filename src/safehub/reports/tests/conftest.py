@@ -101,7 +101,13 @@ class Build:
         if not state:
             state = "running" if met is None else ("met" if met <= due else "breached")
         return Clock.objects.create(
-            contact=contact, kind=kind, started_at=started, due_at=due, met_at=met, state=state
+            contact=contact,
+            local_authority_id=contact.local_authority_id,  # as clock_build copies it
+            kind=kind,
+            started_at=started,
+            due_at=due,
+            met_at=met,
+            state=state,
         )
 
     def decision(self, contact: Any, *, referral: bool, signed_off: bool = True) -> Any:
