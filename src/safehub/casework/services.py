@@ -123,7 +123,14 @@ def episode_ensure(*, contact: Contact, by: User, start_assessment: bool) -> Cas
 def _open(episode: CaseEpisode) -> None:
     """Refuse any work on a closed referral: nothing is recorded after a closure, and a referral
     closed with no further action (ReferralNFA) has no assessment, enquiry, conference or plan
-    (census rules 8831, 8832, 4000)."""
+    (census rules 8831, 8832, 4000). In a transaction the episode's row is locked and read
+    again, so that a closure at the same moment waits for this write or is seen by it."""
+    rows = CaseEpisode.objects.filter(pk=episode.pk)
+    if transaction.get_connection().in_atomic_block:
+        rows = rows.select_for_update()
+    fresh = rows.values("closed_on", "referral_nfa").first()
+    if fresh is not None:
+        episode.closed_on, episode.referral_nfa = fresh["closed_on"], fresh["referral_nfa"]
     if episode.closed_on is not None:
         nfa = (
             " with no further action after the referral: no activity is recorded on it "
