@@ -142,6 +142,7 @@ def model_row(record: PersonRecord) -> dict[str, Any]:
         "unique_id": record.record_id,
         "source": record.source,
         "given_name": given_name,
+        "given_initial": given_name[0] if given_name else None,
         "given_all": given or None,
         "given_groups": given_groups(given_name) if given_name else None,
         "family_name": family_name,
@@ -155,6 +156,9 @@ def model_row(record: PersonRecord) -> dict[str, Any]:
         "dob_y": dob.year if dob else None,
         "dob_m": dob.month if dob else None,
         "dob_d": dob.day if dob else None,
+        # Day and month as one key (month * 100 + day): with the name, it finds a pair whose year
+        # of birth was mistyped.
+        "dob_md": dob.month * 100 + dob.day if dob else None,
         "is_child": (dob >= CHILD_BORN_AFTER) if dob else None,
         "sex": record.sex if record.sex in ("M", "F") else None,
         "address_line1": address_clean(record.address_line1),

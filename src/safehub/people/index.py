@@ -157,11 +157,13 @@ def row_keys(row: dict[str, Any]) -> dict[str, Any]:
     postcode = row.get("postcode") or ""
     return {
         "given_name": _cut(row.get("given_name"), 100),
+        "given_initial": _cut(row.get("given_initial"), 1),
         "family_name": _cut(row.get("family_name"), 100),
         "family_sx": _cut(row.get("family_sx"), 8),
         "name_pair": _cut(row.get("name_pair"), 201),
         "dob": dob,
         "dob_y": dob.year if dob else None,
+        "dob_md": dob.month * 100 + dob.day if dob else None,
         # A postcode longer than the column is not a UK one: not a blocking key.
         "postcode": postcode if len(postcode) <= 8 else "",
         "address_key": keyed_hash("address_line1", row.get("address_line1")),

@@ -1,7 +1,8 @@
 """Real-time matching: one new person record against the person index, in process.
 
 A record's candidates come from the database by the blocking keys (`candidates_fetch`: one query,
-an OR of indexed equalities, `people/model.py` BLOCKING_KEYS); each candidate pair is scored with
+an OR of indexed equalities, `people/model.py` BLOCKING_KEYS and BROAD_KEYS, then the chosen
+records' values); each candidate pair is scored with
 the active trained model (`active_model`): the level of every comparison is found by Splink's own
 SQL for it, run by an in-process DuckDB over the pairs (no Splink linker is built per record), and
 the match weight is the sum of the levels' weights (log2 m/u), the term-frequency adjustments and
@@ -327,6 +328,8 @@ BLOCKING_COLUMNS = {
     "family_sx": "family_sx",
     "family_name": "family_name",
     "given_name": "given_name",
+    "given_initial": "given_initial",
+    "dob_md": "dob_md",
     "name_pair": "name_pair",
     "postcode": "postcode",
     "address_line1": "address_key",
@@ -335,17 +338,27 @@ BLOCKING_COLUMNS = {
 }
 
 
-def blocking_rules() -> list[tuple[str, ...]]:
-    """The model's blocking rules as index columns; a rule on a column the index does not hold
-    is left out (and logged once)."""
-    rules = []
-    for keys in _linkage_model().BLOCKING_KEYS:
+def _index_rules(rules: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    out = []
+    for keys in rules:
         missing = [k for k in keys if k not in BLOCKING_COLUMNS]
         if missing:
             _warn_once(f"blocking rule {keys} uses {missing}, which the person index does not hold")
             continue
-        rules.append(tuple(BLOCKING_COLUMNS[k] for k in keys))
-    return rules
+        out.append(tuple(BLOCKING_COLUMNS[k] for k in keys))
+    return out
+
+
+def broad_rules() -> list[tuple[str, ...]]:
+    """The broad blocking rules as index columns: each used only for a value that at most
+    SAFEHUB_LINKAGE_BLOCK_CAP records share (people/model.py BROAD_KEYS)."""
+    return _index_rules(_linkage_model().BROAD_KEYS)
+
+
+def blocking_rules() -> list[tuple[str, ...]]:
+    """The model's blocking rules as index columns, narrow then broad; a rule on a column the
+    index does not hold is left out (and logged once)."""
+    return _index_rules(_linkage_model().BLOCKING_KEYS) + broad_rules()
 
 
 @functools.lru_cache(maxsize=32)
@@ -366,18 +379,16 @@ class Candidate:
     row: dict[str, Any] = field(default_factory=dict)
 
 
-CANDIDATE_COLUMNS = (
-    "id",
-    "person_id",
-    "notification_id",
-    "contact_id",
-    "source",
-    "values",
+# What the first query of `candidates_fetch` reads of every record sharing a key: no values.
+CANDIDATE_COLUMNS = ("id", "person_id", "notification_id", "contact_id")
+KEY_COLUMNS = (
     "dob",
     "dob_y",
+    "dob_md",
     "family_sx",
     "family_name",
     "given_name",
+    "given_initial",
     "name_pair",
     "postcode",
     "address_key",
@@ -433,47 +444,82 @@ def candidates_fetch(
 ) -> list[list[Candidate]]:
     """For each record's keys, the index's records that share a blocking key with it (not those
     of its own group, nor `exclude`), those sharing the most keys first, at most `limit`
-    (SAFEHUB_LINKAGE_MAX_CANDIDATES)."""
+    (SAFEHUB_LINKAGE_MAX_CANDIDATES).
+
+    Two queries: the keys of every record sharing one (no values, nothing to decrypt), from which
+    a broad rule whose value more than SAFEHUB_LINKAGE_BLOCK_CAP records share is dropped (as
+    `linkage run` drops it) and the candidates are chosen; then the chosen records' values."""
     from safehub.people.models import SourceRecord
 
     limit = limit or settings.SAFEHUB_LINKAGE_MAX_CANDIDATES
+    cap = _linkage_model().block_cap()
     query = candidates_query(key_sets)
     if query is None:
         return [[] for _ in key_sets]
     excluded = set(exclude)
-    rows = SourceRecord.objects.filter(query).order_by().values_list(*CANDIDATE_COLUMNS)
-    found = []
-    for row in rows:
-        data = dict(zip(CANDIDATE_COLUMNS, row, strict=True))
-        if data["id"] in excluded:
-            continue
-        found.append(
-            Candidate(
-                record_id=data["id"],
-                person_id=data["person_id"],
-                group=record_group(data["notification_id"], data["contact_id"]),
-                keys={k: data[k] for k in CANDIDATE_COLUMNS[6:]},
-                values=data["values"],
-                source=data["source"],
-            )
-        )
+    columns = CANDIDATE_COLUMNS + KEY_COLUMNS
+    found = [
+        dict(zip(columns, row, strict=True))
+        for row in SourceRecord.objects.filter(query).order_by().values_list(*columns)
+    ]
+    broad = set(broad_rules())
     rules = blocking_rules()
-    out = []
+    chosen: list[list[dict[str, Any]]] = []
     for keys, group in zip(key_sets, groups, strict=True):
         mine = {rule: rule_values(keys, rule) for rule in rules}
+        for rule in broad:
+            value = mine.get(rule)
+            if value is None:
+                continue
+            # The block as `linkage run` sees it: these records and this one.
+            shared = sum(1 for data in found if rule_values(data, rule) == value)
+            if shared + 1 > cap:
+                mine[rule] = None
         ranked = []
-        for candidate in found:
-            if group is not None and candidate.group == group:
+        for data in found:
+            if data["id"] in excluded:
+                continue
+            if (
+                group is not None
+                and record_group(data["notification_id"], data["contact_id"]) == group
+            ):
                 continue
             shared = sum(
                 1
                 for rule, value in mine.items()
-                if value is not None and rule_values(candidate.keys, rule) == value
+                if value is not None and rule_values(data, rule) == value
             )
             if shared:
-                ranked.append((shared, candidate))
+                ranked.append((shared, data))
         ranked.sort(key=lambda sc: -sc[0])
-        out.append([c for _, c in ranked[:limit]])
+        chosen.append([data for _, data in ranked[:limit]])
+    wanted = {data["id"] for datas in chosen for data in datas}
+    values_of = (
+        {
+            rid: (source, values)
+            for rid, source, values in SourceRecord.objects.filter(pk__in=list(wanted))
+            .order_by()
+            .values_list("id", "source", "values")
+        }
+        if wanted
+        else {}
+    )
+    out = []
+    for datas in chosen:
+        candidates = []
+        for data in datas:
+            source, values = values_of[data["id"]]
+            candidates.append(
+                Candidate(
+                    record_id=data["id"],
+                    person_id=data["person_id"],
+                    group=record_group(data["notification_id"], data["contact_id"]),
+                    keys={k: data[k] for k in KEY_COLUMNS},
+                    values=values,
+                    source=source,
+                )
+            )
+        out.append(candidates)
     return out
 
 

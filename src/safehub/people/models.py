@@ -104,11 +104,15 @@ class SourceRecord(models.Model):
 
     # Blocking keys (normalised; see people/features.py model_row).
     given_name = models.CharField(max_length=100, blank=True)
+    given_initial = models.CharField(max_length=1, blank=True)
     family_name = models.CharField(max_length=100, blank=True)
     family_sx = models.CharField(max_length=8, blank=True)
     name_pair = models.CharField(max_length=201, blank=True)
     dob = models.DateField(null=True, blank=True)
     dob_y = models.PositiveSmallIntegerField(null=True, blank=True)
+    dob_md = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The month * 100 + the day of the date of birth."
+    )
     postcode = models.CharField(max_length=8, blank=True)
     address_key = models.CharField(
         max_length=64, blank=True, help_text="A keyed hash of the address line: no address here."

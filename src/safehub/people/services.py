@@ -1071,9 +1071,10 @@ def index_relink(
     if first or total < 2:
         result.seconds["predict"] = round(time.perf_counter() - start, 2)
         return result
+    blocked = linkage_model.with_block_flags(con, table)
     linker = Linker(
-        db_api.register(table, dataset_display_name="people"),
-        scoring.document["splink_settings"],
+        db_api.register(blocked, dataset_display_name="people"),
+        linkage_model.prediction_settings(scoring.document["splink_settings"]),
         log_level=None,
     )
     tick("predict", 0, None)

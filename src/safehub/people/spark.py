@@ -105,7 +105,7 @@ def spark_linker(
     # default), which keeps the driver's memory bounded: persisting them in memory instead ran
     # out of a 1 GB heap on FEBRL4.
     db_api = SparkAPI(spark_session=spark, num_partitions_on_repartition=spark_partitions(spark))
-    table = pa.Table.from_pylist(rows, schema=model.SCHEMA)
+    table = model.block_flags_arrow(pa.Table.from_pylist(rows, schema=model.SCHEMA))
     # Written once to the checkpoint directory and read back, so that Splink's queries read
     # parquet rather than carrying the records inside every query plan (which ran a 2 GB driver
     # out of memory on 100,000 records).

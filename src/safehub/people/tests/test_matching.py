@@ -172,9 +172,11 @@ def test_candidates_are_fetched_by_the_blocking_keys_only():
     with CaptureQueriesContext(connection) as queries:
         [found] = candidates_fetch([new.keys], groups=[None])
     assert sorted(c.values["given_names"] for c in found) == ["Ann", "Zed"]
-    [sql] = [q["sql"] for q in queries.captured_queries]
+    # The keys of every record sharing one (nothing to decrypt), then the chosen ones' values.
+    keys_sql, values_sql = [q["sql"] for q in queries.captured_queries]
     for column in ("dob", "postcode", "name_pair", "family_sx", "address_key"):
-        assert f'"{column}"' in sql
+        assert f'"{column}"' in keys_sql
+    assert '"values"' not in keys_sql and '"values"' in values_sql
     if connection.vendor == "sqlite":
         sql, params = _query(new)
         with connection.cursor() as cursor:
@@ -191,3 +193,33 @@ def _query(draft):
 
     query = SourceRecord.objects.filter(candidates_query([draft.keys])).values_list("id")
     return query.query.sql_with_params()
+
+
+@pytest.mark.django_db
+def test_a_broad_rule_finds_candidates_only_in_a_small_block():
+    """A date of birth shared by more records than SAFEHUB_LINKAGE_BLOCK_CAP no longer finds
+    candidates on its own (as `linkage run` drops that block); a narrow rule still does."""
+    from safehub.people.services import person_records_link
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    strangers = [
+        _draft(
+            f"s{i}", given_names=f"Name{i}", family_name=f"Other{i}", postcode="", address_line1=""
+        )  # fmt: skip
+        for i in range(3)
+    ]
+    cousin = _draft(
+        "cousin", given_names="Zoe", family_name="Example", postcode="", address_line1=""
+    )
+    person_records_link(drafts=[*strangers, cousin], origin="load", now=now)
+    new = _draft("new", postcode="", address_line1="")
+
+    def found(cap):
+        with override_settings(SAFEHUB_LINKAGE_BLOCK_CAP=cap):
+            [records] = candidates_fetch([new.keys], groups=[None])
+        return sorted(c.values["given_names"] for c in records)
+
+    # Five records share the date of birth with the new one: the block is within a cap of 5.
+    assert found(5) == ["Name0", "Name1", "Name2", "Zoe"]
+    # Beyond a cap of 4 only the narrow rule (date of birth and surname sound) finds Zoe.
+    assert found(4) == ["Zoe"]
