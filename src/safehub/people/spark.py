@@ -88,13 +88,14 @@ def spark_session(
 
 
 def spark_linker(
-    rows: list[dict[str, Any]],
+    rows: list[dict[str, Any]] | pa.Table,
     settings: Any,
     parameters: dict[str, Any],
     *,
     spark: Any,
 ) -> Any:
-    """A Splink linker on Spark over model rows, with the model's trained parameters."""
+    """A Splink linker on Spark over model rows (dicts, or an Arrow table of `model.SCHEMA`),
+    with the broad blocking rules' flags and the model's trained parameters."""
     from splink import Linker
     from splink.backends.spark import SparkAPI
 
@@ -105,16 +106,81 @@ def spark_linker(
     # default), which keeps the driver's memory bounded: persisting them in memory instead ran
     # out of a 1 GB heap on FEBRL4.
     db_api = SparkAPI(spark_session=spark, num_partitions_on_repartition=spark_partitions(spark))
-    table = model.block_flags_arrow(pa.Table.from_pylist(rows, schema=model.SCHEMA))
+    if not isinstance(rows, pa.Table):
+        rows = pa.Table.from_pylist(rows, schema=model.SCHEMA)
+    table = model.block_flags_arrow(rows)
     # Written once to the checkpoint directory and read back, so that Splink's queries read
     # parquet rather than carrying the records inside every query plan (which ran a 2 GB driver
-    # out of memory on 100,000 records).
-    path = os.path.join(_checkpoint_dir(spark), f"safehub-people-{uuid.uuid4().hex}")
+    # out of memory on 100,000 records); registered under a name of its own, so that one session
+    # links more than once.
+    name = f"safehub_people_{uuid.uuid4().hex}"
+    path = os.path.join(_checkpoint_dir(spark), name)
     spark.createDataFrame(table).write.parquet(path)
-    sdf = db_api.register(spark.read.parquet(path), dataset_display_name="people")
+    sdf = db_api.register(spark.read.parquet(path), dataset_display_name="people", table_name=name)
     linker = Linker(sdf, settings, log_level=None)
     model.apply_parameters(linker, parameters)
     return linker
+
+
+def spark_predict_cluster(
+    table: pa.Table,
+    splink_settings: dict[str, Any],
+    *,
+    review: float,
+    auto_link: float,
+    master: str | None = None,
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """`services.predict_cluster` on Spark: the pairs of model rows (an Arrow table of
+    `model.SCHEMA`) at or above `review`, and each record's cluster at `auto_link`.
+
+    A stored model's `splink_settings` were saved by DuckDB (its SQL is DuckDB's), so they are
+    not run as they are: the linker is built from the model's own comparisons rendered for Spark
+    (those of the optional columns the stored model has) with today's blocking rules
+    (`model.prediction_rules`, as `model.prediction_settings` gives DuckDB), and the stored λ,
+    m and u are copied onto it (`model.apply_parameters`)."""
+    from safehub.people import model
+
+    stored = {str(c["output_column_name"]) for c in splink_settings["comparisons"]}
+    built = {str(c.create_output_column_name()) for c in model.safehub_comparisons(columns=stored)}
+    if built != stored:
+        # apply_parameters checks the comparisons the linker has; one only the stored model has
+        # would silently be left out here and counted on DuckDB.
+        raise ValueError(
+            "model: the stored model's comparisons are not this model's "
+            f"(stored: {sorted(stored)}; here: {sorted(built)})"
+        )
+    settings = model.safehub_settings(retain_columns=False, columns=stored)
+    linker = spark_linker(table, settings, splink_settings, spark=spark_session(master))
+    predictions = linker.inference.predict(threshold_match_probability=review, warning_mode="never")
+    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=auto_link
+    )
+    # Splink's own table names: no input in this SQL.
+    found = spark_fetch(
+        linker,
+        f"SELECT unique_id_l, unique_id_r FROM {predictions.physical_name}",  # noqa: S608
+    )
+    members = spark_fetch(
+        linker,
+        f"SELECT unique_id, cluster_id FROM {clustered.physical_name}",  # noqa: S608
+    )
+    pairs = [
+        (str(a), str(b))
+        for a, b in zip(
+            found.column("unique_id_l").to_pylist(),
+            found.column("unique_id_r").to_pylist(),
+            strict=True,
+        )
+    ]
+    clusters = {
+        str(uid): str(cid)
+        for uid, cid in zip(
+            members.column("unique_id").to_pylist(),
+            members.column("cluster_id").to_pylist(),
+            strict=True,
+        )
+    }
+    return pairs, clusters
 
 
 def _checkpoint_dir(spark: Any) -> str:
