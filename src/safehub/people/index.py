@@ -147,6 +147,18 @@ def values_row(values: dict[str, Any], *, record_id: str, source: str) -> dict[s
     return model_row(person_record(values, record_id=record_id, source=source))
 
 
+def stored_row(
+    features: dict[str, Any], *, record_id: str, source: str, values: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The model row of a stored record: its stored features (computed from `values` where none
+    are stored yet; None when neither is at hand)."""
+    if features:
+        return {**features, "unique_id": record_id, "source": source}
+    if values is None:
+        return None
+    return values_row(values, record_id=record_id, source=source)
+
+
 def _cut(value: Any, length: int) -> str:
     return value[:length] if isinstance(value, str) else ""
 

@@ -20,11 +20,12 @@ import functools
 import json
 import logging
 import math
+import operator
 import re
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -374,9 +375,8 @@ class Candidate:
     person_id: Any
     group: str | None
     keys: dict[str, Any]
-    values: dict[str, Any]
     source: str
-    row: dict[str, Any] = field(default_factory=dict)
+    row: dict[str, Any]  # what the model compares (`stored_rows`)
 
 
 # What the first query of `candidates_fetch` reads of every record sharing a key: no values.
@@ -446,9 +446,9 @@ def candidates_fetch(
     of its own group, nor `exclude`), those sharing the most keys first, at most `limit`
     (SAFEHUB_LINKAGE_MAX_CANDIDATES).
 
-    Two queries: the keys of every record sharing one (no values, nothing to decrypt), from which
-    a broad rule whose value more than SAFEHUB_LINKAGE_BLOCK_CAP records share is dropped (as
-    `linkage run` drops it) and the candidates are chosen; then the chosen records' values."""
+    Two queries: the keys of every record sharing one (nothing to decrypt), from which a broad
+    rule whose value more than SAFEHUB_LINKAGE_BLOCK_CAP records share is dropped (as `linkage
+    run` drops it) and the candidates are chosen; then the chosen records' stored features."""
     from safehub.people.models import SourceRecord
 
     limit = limit or settings.SAFEHUB_LINKAGE_MAX_CANDIDATES
@@ -463,18 +463,20 @@ def candidates_fetch(
         for row in SourceRecord.objects.filter(query).order_by().values_list(*columns)
     ]
     broad = set(broad_rules())
-    rules = blocking_rules()
+    getters = [(rule, operator.itemgetter(*rule)) for rule in blocking_rules()]
     chosen: list[list[dict[str, Any]]] = []
     for keys, group in zip(key_sets, groups, strict=True):
-        mine = {rule: rule_values(keys, rule) for rule in rules}
-        for rule in broad:
-            value = mine.get(rule)
+        # This record's value of each rule, in the shape its getter gives (a key, or a tuple).
+        mine = []
+        for rule, get in getters:
+            value = rule_values(keys, rule)
             if value is None:
                 continue
-            # The block as `linkage run` sees it: these records and this one.
-            shared = sum(1 for data in found if rule_values(data, rule) == value)
-            if shared + 1 > cap:
-                mine[rule] = None
+            value = value[0] if len(rule) == 1 else value
+            # A broad rule's block as `linkage run` sees it: these records and this one.
+            if rule in broad and sum(1 for data in found if get(data) == value) + 1 > cap:
+                continue
+            mine.append((get, value))
         ranked = []
         for data in found:
             if data["id"] in excluded:
@@ -484,42 +486,57 @@ def candidates_fetch(
                 and record_group(data["notification_id"], data["contact_id"]) == group
             ):
                 continue
-            shared = sum(
-                1
-                for rule, value in mine.items()
-                if value is not None and rule_values(data, rule) == value
-            )
+            shared = sum(1 for get, value in mine if get(data) == value)
             if shared:
                 ranked.append((shared, data))
         ranked.sort(key=lambda sc: -sc[0])
         chosen.append([data for _, data in ranked[:limit]])
     wanted = {data["id"] for datas in chosen for data in datas}
-    values_of = (
-        {
-            rid: (source, values)
-            for rid, source, values in SourceRecord.objects.filter(pk__in=list(wanted))
-            .order_by()
-            .values_list("id", "source", "values")
-        }
-        if wanted
-        else {}
-    )
+    rows = stored_rows(wanted)
     out = []
     for datas in chosen:
-        candidates = []
-        for data in datas:
-            source, values = values_of[data["id"]]
-            candidates.append(
+        out.append(
+            [
                 Candidate(
                     record_id=data["id"],
                     person_id=data["person_id"],
                     group=record_group(data["notification_id"], data["contact_id"]),
                     keys={k: data[k] for k in KEY_COLUMNS},
-                    values=values,
-                    source=source,
+                    source=rows[data["id"]]["source"],
+                    row=rows[data["id"]],
                 )
-            )
-        out.append(candidates)
+                for data in datas
+            ]
+        )
+    return out
+
+
+def stored_rows(ids: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+    """The model rows of these records of the index: their stored features (one query), and for
+    any stored before features were kept, worked out from their values (a second)."""
+    from safehub.people.index import stored_row
+    from safehub.people.models import SourceRecord
+
+    ids = list(ids)
+    if not ids:
+        return {}
+    out: dict[Any, dict[str, Any]] = {}
+    missing = []
+    for rid, source, features in (
+        SourceRecord.objects.filter(pk__in=ids).order_by().values_list("id", "source", "features")
+    ):
+        row = stored_row(features, record_id=str(rid), source=source)
+        if row is None:
+            missing.append(rid)
+        else:
+            out[rid] = row
+    if missing:
+        for rid, source, values in (
+            SourceRecord.objects.filter(pk__in=missing)
+            .order_by()
+            .values_list("id", "source", "values")
+        ):
+            out[rid] = stored_row({}, record_id=str(rid), source=source, values=values)  # type: ignore[assignment]
     return out
 
 

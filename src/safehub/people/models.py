@@ -100,6 +100,12 @@ class SourceRecord(models.Model):
     )
     role = models.CharField(max_length=16, blank=True, help_text="child, victim, suspect...")
     values = EncryptedJSONField(default=dict, help_text="The record as the source sent it.")
+    features = EncryptedJSONField(
+        default=dict,
+        blank=True,
+        help_text="What the model compares (features.model_row of the values), kept so that "
+        "matching and `linkage run` need not work it out again; empty until computed.",
+    )
     seen_at = models.DateTimeField(help_text="When the source said it (the incident, the file).")
 
     # Blocking keys (normalised; see people/features.py model_row).

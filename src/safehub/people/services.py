@@ -39,6 +39,7 @@ from safehub.people.index import (
     notification_drafts,
     notification_relationships,
     row_keys,
+    stored_row,
     values_row,
 )
 from safehub.people.matching import (
@@ -52,6 +53,7 @@ from safehub.people.matching import (
     blocking_rules,
     candidates_fetch,
     rule_values,
+    stored_rows,
 )
 from safehub.people.models import (
     LinkageModel,
@@ -126,10 +128,6 @@ def _scored_pairs(
     inputs = []
     for i, maybe, k in todo:
         if maybe is not None:
-            if not maybe.row:
-                maybe.row = values_row(
-                    maybe.values, record_id=str(maybe.record_id), source=maybe.source
-                )
             inputs.append((drafts[i].row, maybe.row))
         else:
             assert k is not None
@@ -213,6 +211,7 @@ def person_records_link(
             contact=draft.contact,
             role=draft.role,
             values=draft.values,
+            features=draft.row,
             seen_at=draft.seen_at,
             **draft.keys,
             link_method=method,
@@ -361,6 +360,7 @@ def notification_people_reindex(
             ):
                 continue
             record.values, record.role, record.contact = draft.values, draft.role, draft.contact
+            record.features = draft.row
             record.seen_at = draft.seen_at
             for column, value in draft.keys.items():
                 setattr(record, column, value)
@@ -368,7 +368,7 @@ def notification_people_reindex(
         if changed:
             SourceRecord.objects.bulk_update(
                 [r for _, r in changed],
-                ["values", "role", "contact", "seen_at", *changed[0][0].keys],
+                ["values", "features", "role", "contact", "seen_at", *changed[0][0].keys],
             )
         linked = person_records_link(drafts=new, origin="intake", now=now)
         reviews = _reviews_for_changed(
@@ -596,35 +596,63 @@ def index_digest(records: Iterable[tuple[Any, dict[str, Any]]]) -> str:
 class RunResult:
     records: int = 0
     rehashed: int = 0
+    rehash_checked: bool = False  # a sample's keys held: the index was not rehashed
     indexed: int = 0
     pairs: int = 0
     proposed: int = 0
     linked: int = 0
     kept: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    # The run's clusters at the auto-link band: (source, source_ref) of each record -> cluster.
+    clusters: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-def records_rehash(*, batch_size: int, progress: Callable[[int], None] | None = None) -> int:
+# Records whose keys `records_rehash` computes again to decide whether all need it.
+REHASH_SAMPLE = 1000
+
+
+def _stale(records: list[SourceRecord]) -> list[SourceRecord]:
+    """The records whose stored keys or features differ from those their values give now,
+    updated in memory."""
+    dirty = []
+    for record in records:
+        row = values_row(record.values, record_id=record.source_ref, source=record.source)
+        keys = row_keys(row)
+        if record.features != row or any(getattr(record, k) != v for k, v in keys.items()):
+            for k, v in keys.items():
+                setattr(record, k, v)
+            record.features = row
+            dirty.append(record)
+    return dirty
+
+
+def records_rehash(
+    *, batch_size: int, force: bool = False, progress: Callable[[int], None] | None = None
+) -> int | None:
     """The blocking keys of every record computed again from its values (after the linkage key
-    or the features changed); returns how many changed."""
+    or the features changed); returns how many changed.
+
+    Unless `force`, a sample is checked first (REHASH_SAMPLE records, the first by their random
+    ids): a new linkage key changes every hash and a change to the features changes the keys of
+    many records, so a sample whose keys all hold means nothing changed, and None is returned
+    without reading the index (a million records take minutes to rehash)."""
+    columns = [*row_keys(values_row({}, record_id="", source="")), "features"]
+    fields = ("id", "source", "source_ref", "values", *columns)
+    if not force:
+        sample = list(SourceRecord.objects.order_by("id").only(*fields)[:REHASH_SAMPLE])
+        if not _stale(sample):
+            return None
     changed = 0
-    columns = list(row_keys(values_row({}, record_id="", source="")))
     last = None
     while True:
         query = SourceRecord.objects.order_by("id")
         if last is not None:
             query = query.filter(id__gt=last)
-        batch = list(query.only("id", "source", "source_ref", "values", *columns)[:batch_size])
+        batch = list(query.only(*fields)[:batch_size])
         if not batch:
             break
         last = batch[-1].pk
-        dirty = []
-        for record in batch:
-            keys = row_keys(values_row(record.values, record_id=record.source_ref, source=""))
-            if any(getattr(record, k) != v for k, v in keys.items()):
-                for k, v in keys.items():
-                    setattr(record, k, v)
-                dirty.append(record)
+        dirty = _stale(batch)
         if dirty:
             with transaction.atomic():
                 SourceRecord.objects.bulk_update(dirty, columns)
@@ -1003,20 +1031,78 @@ def index_relink_apply(
     return len(opened), moved
 
 
+def predict_cluster(
+    table: Any,
+    splink_settings: dict[str, Any],
+    *,
+    review: float,
+    auto_link: float,
+    backend: str = "duckdb",
+    spark_master: str | None = None,
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """Splink's predict over model rows (an Arrow table of `model.SCHEMA`) with a stored model's
+    settings and today's blocking rules: the pairs at or above `review` as (unique_id_l,
+    unique_id_r), and each record's cluster at `auto_link` (unique_id -> cluster_id)."""
+    from splink import DuckDBAPI, Linker
+
+    from safehub.people import model as linkage_model
+
+    if backend == "spark":
+        from safehub.people.spark import spark_predict_cluster
+
+        return spark_predict_cluster(
+            table, splink_settings, review=review, auto_link=auto_link, master=spark_master
+        )
+    if backend != "duckdb":
+        raise ValueError(f"backend: duckdb or spark, not {backend}")
+    db_api = DuckDBAPI()
+    con = db_api.duckdb_con
+    con.register("people_in", table)
+    con.execute("CREATE TABLE safehub_people AS SELECT * FROM people_in")
+    con.unregister("people_in")
+    blocked = linkage_model.with_block_flags(con, "safehub_people")
+    con.execute("DROP TABLE safehub_people")
+    linker = Linker(
+        db_api.register(blocked, dataset_display_name="people"),
+        linkage_model.prediction_settings(splink_settings),
+        log_level=None,
+    )
+    predictions = linker.inference.predict(threshold_match_probability=review, warning_mode="never")
+    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=auto_link
+    )
+    clusters = {
+        str(uid): str(cid)
+        for uid, cid in con.execute(
+            f"SELECT unique_id, cluster_id FROM {clustered.physical_name}"  # noqa: S608
+        ).fetchall()
+    }
+    pairs = [
+        (str(a), str(b))
+        for a, b in con.execute(
+            f"SELECT unique_id_l, unique_id_r FROM {predictions.physical_name}"  # noqa: S608
+        ).fetchall()
+    ]
+    con.close()
+    return pairs, clusters
+
+
 def index_relink(
     *,
     batch_size: int,
     now: dt.datetime,
     actor: str,
     progress: Callable[[str, int, int | None], None] | None = None,
+    backend: str = "duckdb",
+    spark_master: str | None = None,
+    rehash: bool = False,
 ) -> RunResult:
     """`safehub linkage run`: index what is missing, rehash, predict every pair of the index with
-    Splink (DuckDB) and the active model, cluster at the auto-link band, and propose what differs
-    from the current links (`index_relink_apply`)."""
+    Splink (DuckDB, or Spark with `backend="spark"`) and the active model, cluster at the
+    auto-link band, and propose what differs from the current links (`index_relink_apply`)."""
     import time
 
     import pyarrow as pa
-    from splink import DuckDBAPI, Linker
 
     from safehub.people import model as linkage_model
 
@@ -1030,69 +1116,60 @@ def index_relink(
     total = SourceRecord.objects.count()
     result.records = total
     tick("rehash", 0, total)
-    result.rehashed = records_rehash(batch_size=batch_size, progress=lambda n: tick("rehash", n))
+    rehashed = records_rehash(
+        batch_size=batch_size, force=rehash, progress=lambda n: tick("rehash", n)
+    )
+    result.rehash_checked = rehashed is None
+    result.rehashed = rehashed or 0
     result.seconds["rehash"] = round(time.perf_counter() - start, 2)
 
     start = time.perf_counter()
     scoring = active_model()
     limits = bands()
-    db_api = DuckDBAPI()
-    con = db_api.duckdb_con
     names = [f.name for f in linkage_model.SCHEMA]
-    table = "safehub_people"
-    first = True
     person_of: dict[str, Any] = {}
     id_of: dict[str, Any] = {}
+    ref_of: dict[str, tuple[str, str]] = {}
     tick("export", 0, total)
+    batches = []
     last = None
     while True:
         query = SourceRecord.objects.order_by("id")
         if last is not None:
             query = query.filter(id__gt=last)
-        batch = list(query.values_list("id", "person_id", "source", "values")[:batch_size])
+        batch = list(
+            query.values_list("id", "person_id", "source", "source_ref", "features")[:batch_size]
+        )
         if not batch:
             break
         last = batch[-1][0]
         rows = []
-        for rid, pid, source, values in batch:
-            row = values_row(values, record_id=str(rid), source=source)
+        unknown = stored_rows([rid for rid, *_, features in batch if not features])
+        for rid, pid, source, ref, features in batch:
+            row = stored_row(features, record_id=str(rid), source=source) or unknown[rid]
             rows.append({k: row.get(k) for k in names})
             person_of[str(rid)] = pid
             id_of[str(rid)] = rid
-        arrow = pa.Table.from_pylist(rows, schema=linkage_model.SCHEMA)
-        con.register("batch_rows", arrow)
-        if first:
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM batch_rows")  # noqa: S608
-            first = False
-        else:
-            con.execute(f"INSERT INTO {table} SELECT * FROM batch_rows")  # noqa: S608
-        con.unregister("batch_rows")
+            ref_of[str(rid)] = (source, ref)
+        batches.append(pa.Table.from_pylist(rows, schema=linkage_model.SCHEMA))
         tick("export", len(batch))
-    if first or total < 2:
+    if len(person_of) < 2:
         result.seconds["predict"] = round(time.perf_counter() - start, 2)
         return result
-    blocked = linkage_model.with_block_flags(con, table)
-    linker = Linker(
-        db_api.register(blocked, dataset_display_name="people"),
-        linkage_model.prediction_settings(scoring.document["splink_settings"]),
-        log_level=None,
-    )
+    result.seconds["export"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
     tick("predict", 0, None)
-    predictions = linker.inference.predict(
-        threshold_match_probability=limits.review, warning_mode="never"
+    pairs, clusters = predict_cluster(
+        pa.concat_tables(batches),
+        scoring.document["splink_settings"],
+        review=limits.review,
+        auto_link=limits.auto_link,
+        backend=backend,
+        spark_master=spark_master,
     )
-    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=limits.auto_link
-    )
-    clusters = {
-        str(uid): str(cid)
-        for uid, cid in con.execute(
-            f"SELECT unique_id, cluster_id FROM {clustered.physical_name}"  # noqa: S608
-        ).fetchall()
-    }
-    pairs = con.execute(
-        f"SELECT unique_id_l, unique_id_r FROM {predictions.physical_name}"  # noqa: S608
-    ).fetchall()
+    del batches
+    result.clusters = {ref_of[uid]: cluster for uid, cluster in clusters.items()}
+    del ref_of
     result.pairs = len(pairs)
     result.seconds["predict"] = round(time.perf_counter() - start, 2)
 
@@ -1104,14 +1181,8 @@ def index_relink(
         sizes[pid] = sizes.get(pid, 0) + 1
     across = [(a, b) for a, b in pairs if person_of.get(str(a)) != person_of.get(str(b))]
     tick("propose", 0, len(across))
-    rows_of = {}
-    needed = {str(x) for pair in across for x in pair}
-    for rid, source, values in (
-        SourceRecord.objects.filter(pk__in=list(needed))
-        .values_list("id", "source", "values")
-        .iterator(chunk_size=2000)
-    ):
-        rows_of[str(rid)] = values_row(values, record_id=str(rid), source=source)
+    needed = {id_of[x] for pair in across for x in pair}
+    rows_of = {str(rid): row for rid, row in stored_rows(needed).items()}
     best: dict[tuple[Any, Any], Proposal] = {}
     for offset in range(0, len(across), batch_size):
         chunk = across[offset : offset + batch_size]

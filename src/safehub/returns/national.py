@@ -395,11 +395,16 @@ class RowWriter:
     """Collects each table's rows (dicts by attribute name; a missing one takes the field's
     default) and writes them, parents first, in one transaction per flush."""
 
-    def __init__(self, using: str = DEFAULT_DB_ALIAS) -> None:
+    def __init__(
+        self,
+        using: str = DEFAULT_DB_ALIAS,
+        written: tuple[type[models.Model], ...] = MODELS,
+    ) -> None:
         self.db = connections[using]
         self.postgres = self.db.vendor == "postgresql"
-        self.tables = {m: _Table(m) for m in MODELS}
-        self.counts: dict[str, int] = {m._meta.label: 0 for m in MODELS}
+        self.models = written  # parents first
+        self.tables = {m: _Table(m) for m in written}
+        self.counts: dict[str, int] = {m._meta.label: 0 for m in written}
         self._next_id: dict[type[models.Model], int] = {}
         self._pool: dict[type[models.Model], list[int]] = {}
         self._superuser: bool | None = None
@@ -452,7 +457,7 @@ class RowWriter:
         with transaction.atomic(using=self.db.alias):
             if self.postgres:
                 self._bulk_settings()
-            for model in MODELS:
+            for model in self.models:
                 table = self.tables[model]
                 if table.rows:
                     if self.postgres:
@@ -510,7 +515,7 @@ class RowWriter:
         a unique constraint) and return the statements that make them again: on an empty
         database, building each index once at the end is several times quicker than keeping
         a dozen of them up to date through two million random UUIDs."""
-        tables = [m._meta.db_table for m in MODELS]
+        tables = [m._meta.db_table for m in self.models]
         with self.db.cursor() as cursor:
             cursor.execute(
                 "SELECT i.schemaname, i.indexname, i.indexdef FROM pg_indexes i "
@@ -537,7 +542,7 @@ class RowWriter:
         if not self.postgres:
             return
         with self.db.cursor() as cursor:
-            for model in MODELS:
+            for model in self.models:
                 pk = model._meta.pk
                 if isinstance(pk, AutoFieldMixin) and model in _NEEDS_IDS:
                     table = model._meta.db_table

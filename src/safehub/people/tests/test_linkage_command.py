@@ -78,3 +78,14 @@ def test_train_stores_the_model_with_what_it_was_trained_on(people, tmp_path):
 def test_a_missing_file_is_a_command_error(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         call_command("linkage", "train", "--records", tmp_path / "nope.csv")
+
+
+def test_run_on_spark_without_spark_is_a_command_error(monkeypatch):
+    from safehub.people import spark
+
+    reason = "Java is not installed (Spark needs Java 17 or later on PATH or in JAVA_HOME)"
+    monkeypatch.setattr(spark, "spark_unavailable", lambda: reason)
+    # Refused before the index is read: no database in this test.
+    with pytest.raises(CommandError) as refused:
+        call_command("linkage", "run", "--backend", "spark")
+    assert str(refused.value) == f"--backend spark: {reason}"

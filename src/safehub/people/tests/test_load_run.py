@@ -128,6 +128,14 @@ def test_run_rehashes_the_keys_after_the_linkage_key_changes(tmp_path, capsys):
     assert "2 records rehashed" in capsys.readouterr().out
 
 
+def test_run_rehashes_only_when_a_sample_shows_a_change_or_when_asked(tmp_path, capsys):
+    _two_separate_amys(tmp_path)
+    call_command("linkage", "run")
+    assert "blocking keys unchanged (a sample checked)" in capsys.readouterr().out
+    call_command("linkage", "run", "--rehash")
+    assert "0 records rehashed" in capsys.readouterr().out
+
+
 @pytest.fixture
 def people(tmp_path, monkeypatch):
     monkeypatch.setattr(model, "U_SAMPLE_PAIRS", 1.5e5)

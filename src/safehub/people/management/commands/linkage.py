@@ -3,6 +3,7 @@ docs/linkage.md)."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,32 @@ class Command(BaseCommand):
             "run", help="Re-link the whole index and propose changes into clerical review."
         )
         run.add_argument("--batch-size", type=int, default=10000)
+        run.add_argument(
+            "--rehash",
+            action="store_true",
+            help="Compute every record's blocking keys and hashes again, even when a sample of "
+            "them shows no change (after SAFEHUB_LINKAGE_KEY changed, a sample always does).",
+        )
+        run.add_argument(
+            "--clusters",
+            type=Path,
+            metavar="C.csv",
+            help="Also write the run's clusters at the auto-link band (source, record_id, "
+            "cluster), to compare with a truth file or an earlier run.",
+        )
+        run.add_argument(
+            "--backend",
+            choices=("duckdb", "spark"),
+            default="duckdb",
+            help="Predict and cluster on DuckDB (in process) or on Spark (a region's or the "
+            "nation's index on a cluster; needs the spark extra and Java 17+).",
+        )
+        run.add_argument(
+            "--spark-master",
+            metavar="URL",
+            help="Spark master (spark://host:7077, yarn, k8s://...); default: the one "
+            "spark-submit gives, else local[2].",
+        )
 
         generate = sub.add_parser("generate", help="Synthetic person records with a truth file.")
         generate.add_argument("--people", type=int, required=True, metavar="N")
@@ -301,10 +328,18 @@ class Command(BaseCommand):
 
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
+        backend = options["backend"]
+        if backend == "spark":
+            from safehub.people.spark import spark_unavailable
+
+            reason = spark_unavailable()
+            if reason:
+                raise CommandError(f"--backend spark: {reason}")
         labels = {
             "rehash": "Rehashing blocking keys",
             "export": "Reading the index",
-            "predict": "Predicting and clustering (Splink, DuckDB)",
+            "predict": "Predicting and clustering (Splink, "
+            + ("Spark)" if backend == "spark" else "DuckDB)"),
             "propose": "Scoring and proposing changes",
         }
         with Progress(
@@ -328,10 +363,25 @@ class Command(BaseCommand):
                 now=clock.now(),
                 actor="safehub linkage run",
                 progress=progress,
+                backend=backend,
+                spark_master=options["spark_master"],
+                rehash=options["rehash"],
             )
+        if options["clusters"] is not None:
+            with options["clusters"].open("w", encoding="utf-8", newline="") as fh:
+                out = csv.writer(fh)
+                out.writerow(["source", "record_id", "cluster"])
+                for (source, ref), cluster in sorted(result.clusters.items()):
+                    out.writerow([source, ref, cluster])
         self.stdout.write(
             f"{result.records} records; {result.indexed} notifications indexed that were "
-            f"missing; {result.rehashed} records rehashed; {result.pairs} pairs at or above the "
+            f"missing; "
+            + (
+                "blocking keys unchanged (a sample checked)"
+                if result.rehash_checked
+                else f"{result.rehashed} records rehashed"
+            )
+            + f"; {result.pairs} pairs at or above the "
             f"review band; {result.proposed} clerical reviews opened; {result.linked} records "
             "linked (new and existing evidence agree); "
             + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
