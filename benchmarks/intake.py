@@ -291,6 +291,23 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def summary_ms(values: list[float]) -> dict[str, float]:
+    """Mean, nearest-rank percentiles and extremes of durations in seconds, in milliseconds."""
+    ordered = sorted(values)
+    return {
+        "mean": ms(statistics.fmean(ordered)),
+        "p50": ms(percentile(ordered, 50)),
+        "p95": ms(percentile(ordered, 95)),
+        "p99": ms(percentile(ordered, 99)),
+        "max": ms(ordered[-1]),
+        "min": ms(ordered[0]),
+    }
+
+
 def post_all(
     port: int, token: str, bodies: list[bytes], clients: int, rate: float | None
 ) -> dict[str, Any]:

@@ -67,19 +67,7 @@ PEOPLE = uuid.UUID("6a1c1f5e-0000-4000-8000-000000000000")  # uuid5 namespace of
 SEEN_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
-
-
-def summary_ms(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "mean": ms(statistics.fmean(ordered)),
-        "p50": ms(intake.percentile(ordered, 50)),
-        "p95": ms(intake.percentile(ordered, 95)),
-        "p99": ms(intake.percentile(ordered, 99)),
-        "max": ms(ordered[-1]),
-    }
+ms, summary_ms = intake.ms, intake.summary_ms
 
 
 def person_uuid(true_person: str) -> uuid.UUID:

@@ -65,8 +65,7 @@ MEASURES = (
 )
 
 
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
+ms = intake.ms
 
 
 def env_for(url: str) -> dict[str, str]:

@@ -63,20 +63,7 @@ DJANGO_SETUP = (
 )
 
 
-def ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
-
-
-def summary_ms(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "mean": ms(statistics.fmean(ordered)),
-        "p50": ms(intake.percentile(ordered, 50)),
-        "p95": ms(intake.percentile(ordered, 95)),
-        "p99": ms(intake.percentile(ordered, 99)),
-        "max": ms(ordered[-1]),
-        "min": ms(ordered[0]),
-    }
+ms, summary_ms = intake.ms, intake.summary_ms
 
 
 # ---------------------------------------------------------------------------------------------

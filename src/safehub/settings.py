@@ -414,6 +414,10 @@ def env_probability(name: str, default: float) -> float:
     return value
 
 
+# The dashboard's figures computed this many at a time, each on its own database connection
+# (PostgreSQL only; 1 computes them one after another).
+SAFEHUB_REPORTS_THREADS = env_int("SAFEHUB_REPORTS_THREADS", 2, minimum=1)
+
 # The person index (safehub.people, docs/linkage.md). A new record joins the best person at or
 # above the auto-link band; between the bands it becomes a new person and a clerical review is
 # opened against the candidate; below, it is a new person.

@@ -16,12 +16,15 @@ rank (the value at position ceil(q·n) of the sorted values): PostgreSQL compute
 
 import datetime as dt
 import math
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections
 from django.db.models import (
     Aggregate,
     BooleanField,
@@ -189,13 +192,21 @@ def _postgres() -> bool:
 _MEMO: ContextVar[dict[Any, Any] | None] = ContextVar("reports_figures_memo", default=None)
 
 
+_MEMO_LOCK = threading.Lock()
+
+
 def _shared[T](name: str, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     memo = _MEMO.get()
     if memo is None:
         return compute()
-    if (name, *key) not in memo:
-        memo[(name, *key)] = compute()
-    return memo[(name, *key)]  # type: ignore[no-any-return]
+    # The page's figures may be computed in two threads (`figures_compute`): the first to need a
+    # shared read computes it while the other waits for it, rather than both reading it.
+    with _MEMO_LOCK:
+        lock = memo.setdefault(("lock", name, *key), threading.RLock())
+    with lock:
+        if (name, *key) not in memo:
+            memo[(name, *key)] = compute()
+        return memo[(name, *key)]  # type: ignore[no-any-return]
 
 
 def _copy(counts: dict[Any, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
@@ -1778,11 +1789,57 @@ def figures_compute(
     """Every figure of the dashboard, in the page's order; what several figures read is read
     once."""
     now = now or clock.now()
-    token = _MEMO.set({})
+    memo: dict[Any, Any] = {}
+    token = _MEMO.set(memo)
     try:
-        return [f.compute(scope=scope, period=period, now=now) for f in FIGURES]
+        lanes = _lanes()
+        if lanes == 1:
+            return [f.compute(scope=scope, period=period, now=now) for f in FIGURES]
+        return _in_lanes(lanes, memo, scope=scope, period=period, now=now)
     finally:
         _MEMO.reset(token)
+
+
+def _lanes() -> int:
+    """How many figures are computed at once: SAFEHUB_REPORTS_THREADS on PostgreSQL (the page
+    spends most of its time waiting for statements that the database can run side by side, one
+    per connection), one elsewhere and inside a transaction (whose rows the other connections
+    would not see)."""
+    threads = int(getattr(settings, "SAFEHUB_REPORTS_THREADS", 1))
+    if threads <= 1 or not _postgres() or connection.in_atomic_block:
+        return 1
+    return threads
+
+
+def _in_lanes(
+    lanes: int, memo: dict[Any, Any], *, scope: Scope, period: Period, now: dt.datetime
+) -> list[Figure]:
+    """The figures computed by this thread and `lanes - 1` others, each taking the next figure
+    not yet begun; each other thread has a connection of its own, closed when it is done."""
+    results: list[Figure | None] = [None] * len(FIGURES)
+    queue = iter(range(len(FIGURES)))
+    taking = threading.Lock()
+
+    def work(own_thread: bool) -> None:
+        if own_thread:
+            _MEMO.set(memo)
+        try:
+            while True:
+                with taking:
+                    i = next(queue, None)
+                if i is None:
+                    return
+                results[i] = FIGURES[i].compute(scope=scope, period=period, now=now)
+        finally:
+            if own_thread:
+                connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="figures") as pool:
+        others = [pool.submit(work, True) for _ in range(lanes - 1)]
+        work(False)
+        for other in others:
+            other.result()
+    return [figure for figure in results if figure is not None]
 
 
 def drill_contacts(

@@ -371,3 +371,29 @@ def test_the_national_dashboard_reads_the_same_figures_from_the_daily_summary(de
         problems, expected, _ = check(national_scope(), None, Period.last(30), now)
         assert not problems, "\n".join(problems)
         assert expected["rag"]["contacts"] > 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_figures_computed_side_by_side_are_the_figures_computed_one_by_one(demo, settings):
+    """On PostgreSQL the page's figures are computed two at a time, each thread on its own
+    connection (which sees only what is committed: hence a test that commits). Every row, total
+    and headline is what computing them one after another gives, for a council and nationally."""
+    from django.db import connection
+
+    from safehub.accounts.models import Agency
+    from safehub.reports import figures
+    from safehub.reports.figures import figures_compute
+
+    now = clock.now()
+    scopes = [council_scope(Agency.objects.get(code="LA344")), national_scope()]
+    settings.SAFEHUB_REPORTS_THREADS = 1
+    alone = [figures_compute(scope=s, period=Period.last(30), now=now) for s in scopes]
+    settings.SAFEHUB_REPORTS_THREADS = 2
+    assert figures._lanes() == (2 if connection.vendor == "postgresql" else 1)
+    together = [figures_compute(scope=s, period=Period.last(30), now=now) for s in scopes]
+    for one, two in zip(alone, together, strict=True):
+        assert [f.slug for f in one] == [f.slug for f in two]
+        for a, b in zip(one, two, strict=True):
+            assert [(r.key, r.values) for r in a.rows] == [(r.key, r.values) for r in b.rows]
+            assert (a.total and a.total.values) == (b.total and b.total.values), a.slug
+            assert a.headline == b.headline
