@@ -432,11 +432,14 @@ SAFEHUB_LINKAGE_KEY = os.environ.get("SAFEHUB_LINKAGE_KEY", "")
 # At most this many of the index's records are scored against one new record (the ones sharing
 # the most blocking keys first), so that a postcode of a thousand flats cannot slow intake.
 SAFEHUB_LINKAGE_MAX_CANDIDATES = env_int("SAFEHUB_LINKAGE_MAX_CANDIDATES", 200, minimum=1)
+# The memory DuckDB may use for `safehub linkage run`'s predict and clusters (it spills the rest
+# to a temporary folder): the process stays within about this plus the index read into memory.
+SAFEHUB_LINKAGE_RUN_MEMORY_MB = env_int("SAFEHUB_LINKAGE_RUN_MEMORY_MB", 1500, minimum=100)
 # A broad blocking rule (a date of birth alone, a postcode alone, a name pair alone...) finds
 # candidates only where at most this many of the index's records share the value; larger blocks
 # are left to the narrow rules (people/model.py BLOCKING_KEYS and BROAD_KEYS), the same in real
 # time and in `safehub linkage run`.
-SAFEHUB_LINKAGE_BLOCK_CAP = env_int("SAFEHUB_LINKAGE_BLOCK_CAP", 40, minimum=1)
+SAFEHUB_LINKAGE_BLOCK_CAP = env_int("SAFEHUB_LINKAGE_BLOCK_CAP", 30, minimum=1)
 # When a new notification's people are linked to the index: "worker" (the default) by the
 # worker's people_index_sweep seconds after intake, which then re-rates the contacts upward if the
 # index shows more than intake saw (docs/linkage.md, "At intake"), so that intake does not wait

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "data" / "default_model.json"
@@ -413,13 +414,23 @@ def rule_values(keys: dict[str, Any], rule: tuple[str, ...]) -> tuple[Any, ...] 
     return values
 
 
-def candidates_query(key_sets: list[dict[str, Any]]) -> Q | None:
+def candidates_query(
+    key_sets: list[dict[str, Any]],
+    small: set[tuple[tuple[str, ...], tuple[Any, ...]]] | None = None,
+) -> Q | None:
     """The OR of the blocking rules' indexed equalities for these records (`IN` lists when
-    there are several records; a composite rule then over-fetches, and the caller filters)."""
+    there are several records; a composite rule then over-fetches, and the caller filters).
+    A broad rule counts only for the values in `small` (`small_blocks`; None: every value)."""
+    broad = set(broad_rules())
     query = Q()
     any_rule = False
     for rule in blocking_rules():
-        found = [v for keys in key_sets if (v := rule_values(keys, rule)) is not None]
+        found = [
+            v
+            for keys in key_sets
+            if (v := rule_values(keys, rule)) is not None
+            and (small is None or rule not in broad or (rule, v) in small)
+        ]
         if not found:
             continue
         any_rule = True
@@ -435,6 +446,47 @@ def candidates_query(key_sets: list[dict[str, Any]]) -> Q | None:
     return query if any_rule else None
 
 
+# Counts a statement (a batch of a partner's file asks thousands; SQLite returns at most 2,000
+# columns).
+SMALL_BLOCKS_PER_STATEMENT = 500
+
+
+def small_blocks(key_sets: list[dict[str, Any]]) -> set[tuple[tuple[str, ...], tuple[Any, ...]]]:
+    """The (broad rule, value) of these records whose block is small enough: fewer than
+    SAFEHUB_LINKAGE_BLOCK_CAP records of the index share the value, so that with the new record
+    the block is at most the cap, as `linkage run` counts it. One statement: a count of at most
+    the cap rows a value, from its index."""
+    from safehub.people.models import SourceRecord
+
+    cap = _linkage_model().block_cap()
+    quote = connection.ops.quote_name
+    table = quote(SourceRecord._meta.db_table)
+    asked: list[tuple[tuple[str, ...], tuple[Any, ...]]] = []
+    for rule in broad_rules():
+        for keys in key_sets:
+            value = rule_values(keys, rule)
+            if value is not None and (rule, value) not in asked:
+                asked.append((rule, value))
+    if not asked:
+        return set()
+    small: set[tuple[tuple[str, ...], tuple[Any, ...]]] = set()
+    for start in range(0, len(asked), SMALL_BLOCKS_PER_STATEMENT):
+        chunk = asked[start : start + SMALL_BLOCKS_PER_STATEMENT]
+        counts: list[str] = []
+        params: list[Any] = []
+        for rule, value in chunk:
+            where = " AND ".join(f"{quote(column)} = %s" for column in rule)
+            counts.append(
+                f"(SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {where} LIMIT {int(cap)}) b)"  # noqa: S608 (the model's columns)
+            )
+            params.extend(value)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join(counts), params)
+            found = cursor.fetchone()
+        small.update(pair for pair, n in zip(chunk, found, strict=True) if n < cap)
+    return small
+
+
 def candidates_fetch(
     key_sets: list[dict[str, Any]],
     *,
@@ -446,14 +498,15 @@ def candidates_fetch(
     of its own group, nor `exclude`), those sharing the most keys first, at most `limit`
     (SAFEHUB_LINKAGE_MAX_CANDIDATES).
 
-    Two queries: the keys of every record sharing one (nothing to decrypt), from which a broad
-    rule whose value more than SAFEHUB_LINKAGE_BLOCK_CAP records share is dropped (as `linkage
-    run` drops it) and the candidates are chosen; then the chosen records' stored features."""
+    Three queries: which broad rules' blocks are small enough (`small_blocks`: a broad rule
+    whose value more than SAFEHUB_LINKAGE_BLOCK_CAP records would share is dropped, as `linkage
+    run` drops it); the keys of every record sharing a key (nothing to decrypt), from which the
+    candidates are chosen; then the chosen records' stored features."""
     from safehub.people.models import SourceRecord
 
     limit = limit or settings.SAFEHUB_LINKAGE_MAX_CANDIDATES
-    cap = _linkage_model().block_cap()
-    query = candidates_query(key_sets)
+    small = small_blocks(key_sets)
+    query = candidates_query(key_sets, small)
     if query is None:
         return [[] for _ in key_sets]
     excluded = set(exclude)
@@ -472,11 +525,9 @@ def candidates_fetch(
             value = rule_values(keys, rule)
             if value is None:
                 continue
-            value = value[0] if len(rule) == 1 else value
-            # A broad rule's block as `linkage run` sees it: these records and this one.
-            if rule in broad and sum(1 for data in found if get(data) == value) + 1 > cap:
+            if rule in broad and (rule, value) not in small:
                 continue
-            mine.append((get, value))
+            mine.append((get, value[0] if len(rule) == 1 else value))
         ranked = []
         for data in found:
             if data["id"] in excluded:

@@ -97,7 +97,7 @@ BROAD_KEYS: list[tuple[str, ...]] = [
     ("given_name", "family_sx"),
     ("address_line1",),
 ]
-DEFAULT_BLOCK_CAP = 40
+DEFAULT_BLOCK_CAP = 30
 
 
 def block_cap() -> int:
@@ -154,7 +154,15 @@ def prediction_settings(splink_settings: dict[str, Any], dialect: str = "duckdb"
     """A stored model's Splink settings with today's blocking rules: blocking chooses which
     pairs are scored, not how, so a model trained under other rules scores the same."""
     rules = [rule.create_blocking_rule_dict(dialect) for rule in prediction_rules()]
-    return {**splink_settings, "blocking_rules_to_generate_predictions": rules}
+    return {
+        **splink_settings,
+        "blocking_rules_to_generate_predictions": rules,
+        # Only the pairs' ids and probabilities are read: not every compared column of
+        # millions of pairs.
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": False,
+        "additional_columns_to_retain": [],
+    }
 
 
 # EM is run once per block; each comparison is estimated in a block that does not use it, and

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,6 @@ from safehub.people.index import (
     notification_drafts,
     notification_relationships,
     row_keys,
-    stored_row,
     values_row,
 )
 from safehub.people.matching import (
@@ -1031,6 +1031,100 @@ def index_relink_apply(
     return len(opened), moved
 
 
+@dataclass
+class ExportedIndex:
+    """The index as model rows (`table`, an Arrow table of `model.SCHEMA` whose unique_id is each
+    record's position), and by position each record's id, person and (source, source_ref)."""
+
+    table: Any
+    ids: list[Any]
+    persons: list[Any]
+    refs: list[tuple[str, str]]
+
+
+def index_export(
+    *, batch_size: int, progress: Callable[[int], None] | None = None
+) -> ExportedIndex:
+    """Every record of the index as its model row, `batch_size` at a time in key order.
+
+    Read with plain SQL (no model instance a record) and decrypted here; the stored features are
+    JSON, parsed into columns by DuckDB (`json_transform`) rather than one Python dict a record.
+    A record stored before features were kept has its row worked out from its values."""
+    import duckdb
+    import pyarrow as pa
+
+    from safehub.core import crypto
+    from safehub.people import model as linkage_model
+
+    table = connection.ops.quote_name(SourceRecord._meta.db_table)
+    columns = "id, person_id, source, source_ref, features"
+    postgres = connection.vendor == "postgresql"
+
+    def key(value: Any) -> Any:  # SQLite gives UUIDs as hex text
+        return value if postgres or value is None else uuid.UUID(value)
+
+    ids: list[Any] = []
+    persons: list[Any] = []
+    refs: list[tuple[str, str]] = []
+    parts = []
+    last = None
+    while True:
+        with connection.cursor() as cursor:
+            if last is None:
+                cursor.execute(
+                    f"SELECT {columns} FROM {table} ORDER BY id LIMIT %s",  # noqa: S608
+                    [batch_size],
+                )
+            else:
+                cursor.execute(
+                    f"SELECT {columns} FROM {table} WHERE id > %s ORDER BY id LIMIT %s",  # noqa: S608
+                    [last, batch_size],
+                )
+            batch = cursor.fetchall()
+        if not batch:
+            break
+        last = batch[-1][0]
+        uids, sources, texts = [], [], []
+        missing: dict[Any, int] = {}
+        for rid, pid, source, ref, token in batch:
+            position = len(ids)
+            ids.append(key(rid))
+            persons.append(key(pid))
+            refs.append((source, ref))
+            text = crypto.decrypt(token.encode("ascii"), what="people.SourceRecord.features")
+            uids.append(str(position))
+            sources.append(source)
+            texts.append(text.decode("utf-8"))
+            if text == b"{}":
+                missing[ids[-1]] = len(texts) - 1
+        if missing:
+            for rid, row in stored_rows(list(missing)).items():
+                texts[missing[rid]] = json.dumps(row, default=str)
+        parts.append(pa.table({"uid": uids, "source": sources, "j": texts}))
+        if progress:
+            progress(len(batch))
+    if not parts:
+        return ExportedIndex(pa.Table.from_pylist([], schema=linkage_model.SCHEMA), [], [], [])
+    types = {pa.string(): "VARCHAR", pa.int32(): "INTEGER", pa.bool_(): "BOOLEAN"}
+    shape = {
+        f.name: ["VARCHAR"] if pa.types.is_list(f.type) else types[f.type]
+        for f in linkage_model.SCHEMA
+        if f.name not in ("unique_id", "source")
+    }
+    con = duckdb.connect()
+    try:
+        con.register("raw", pa.concat_tables(parts))
+        del parts
+        picked = ", ".join(f't."{name}"' for name in shape)
+        rows = con.sql(
+            f"SELECT uid AS unique_id, source, {picked} FROM "  # noqa: S608 (the schema's names)
+            f"(SELECT uid, source, json_transform(j, '{json.dumps(shape)}') AS t FROM raw)"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return ExportedIndex(rows.cast(linkage_model.SCHEMA), ids, persons, refs)
+
+
 def predict_cluster(
     table: Any,
     splink_settings: dict[str, Any],
@@ -1057,11 +1151,13 @@ def predict_cluster(
         raise ValueError(f"backend: duckdb or spark, not {backend}")
     db_api = DuckDBAPI()
     con = db_api.duckdb_con
-    con.register("people_in", table)
-    con.execute("CREATE TABLE safehub_people AS SELECT * FROM people_in")
-    con.unregister("people_in")
+    # Within a memory budget (DuckDB spills what does not fit to a temporary folder), so that a
+    # national index re-links on a machine that also serves the hub.
+    con.execute(f"SET memory_limit = '{int(settings.SAFEHUB_LINKAGE_RUN_MEMORY_MB)}MB'")
+    con.execute("SET preserve_insertion_order = false")
+    con.register("safehub_people", table)
     blocked = linkage_model.with_block_flags(con, "safehub_people")
-    con.execute("DROP TABLE safehub_people")
+    con.unregister("safehub_people")
     linker = Linker(
         db_api.register(blocked, dataset_display_name="people"),
         linkage_model.prediction_settings(splink_settings),
@@ -1102,10 +1198,6 @@ def index_relink(
     auto-link band, and propose what differs from the current links (`index_relink_apply`)."""
     import time
 
-    import pyarrow as pa
-
-    from safehub.people import model as linkage_model
-
     def tick(stage: str, done: int, total: int | None = None) -> None:
         if progress:
             progress(stage, done, total)
@@ -1126,49 +1218,26 @@ def index_relink(
     start = time.perf_counter()
     scoring = active_model()
     limits = bands()
-    names = [f.name for f in linkage_model.SCHEMA]
-    person_of: dict[str, Any] = {}
-    id_of: dict[str, Any] = {}
-    ref_of: dict[str, tuple[str, str]] = {}
     tick("export", 0, total)
-    batches = []
-    last = None
-    while True:
-        query = SourceRecord.objects.order_by("id")
-        if last is not None:
-            query = query.filter(id__gt=last)
-        batch = list(
-            query.values_list("id", "person_id", "source", "source_ref", "features")[:batch_size]
-        )
-        if not batch:
-            break
-        last = batch[-1][0]
-        rows = []
-        unknown = stored_rows([rid for rid, *_, features in batch if not features])
-        for rid, pid, source, ref, features in batch:
-            row = stored_row(features, record_id=str(rid), source=source) or unknown[rid]
-            rows.append({k: row.get(k) for k in names})
-            person_of[str(rid)] = pid
-            id_of[str(rid)] = rid
-            ref_of[str(rid)] = (source, ref)
-        batches.append(pa.Table.from_pylist(rows, schema=linkage_model.SCHEMA))
-        tick("export", len(batch))
-    if len(person_of) < 2:
+    exported = index_export(batch_size=batch_size, progress=lambda n: tick("export", n))
+    # Each record by its position in the export (its Splink unique_id).
+    id_of, person_of, ref_of = exported.ids, exported.persons, exported.refs
+    if len(id_of) < 2:
         result.seconds["predict"] = round(time.perf_counter() - start, 2)
         return result
     result.seconds["export"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     tick("predict", 0, None)
     pairs, clusters = predict_cluster(
-        pa.concat_tables(batches),
+        exported.table,
         scoring.document["splink_settings"],
         review=limits.review,
         auto_link=limits.auto_link,
         backend=backend,
         spark_master=spark_master,
     )
-    del batches
-    result.clusters = {ref_of[uid]: cluster for uid, cluster in clusters.items()}
+    del exported
+    result.clusters = {ref_of[int(uid)]: cluster for uid, cluster in clusters.items()}
     del ref_of
     result.pairs = len(pairs)
     result.seconds["predict"] = round(time.perf_counter() - start, 2)
@@ -1177,32 +1246,33 @@ def index_relink(
     # Pairs across two people, the best pair of each two people; the record proposed is the one
     # of the smaller person (the later one on a tie), the candidate the other person.
     sizes: dict[Any, int] = {}
-    for pid in person_of.values():
+    for pid in person_of:
         sizes[pid] = sizes.get(pid, 0) + 1
-    across = [(a, b) for a, b in pairs if person_of.get(str(a)) != person_of.get(str(b))]
+    across = [(int(a), int(b)) for a, b in pairs if person_of[int(a)] != person_of[int(b)]]
+    del pairs
     tick("propose", 0, len(across))
-    needed = {id_of[x] for pair in across for x in pair}
-    rows_of = {str(rid): row for rid, row in stored_rows(needed).items()}
+    rows_of = stored_rows({id_of[x] for pair in across for x in pair})
     best: dict[tuple[Any, Any], Proposal] = {}
     for offset in range(0, len(across), batch_size):
         chunk = across[offset : offset + batch_size]
-        scores = scoring.score([(rows_of[str(a)], rows_of[str(b)]) for a, b in chunk])
+        scores = scoring.score([(rows_of[id_of[a]], rows_of[id_of[b]]) for a, b in chunk])
         for (a, b), score in zip(chunk, scores, strict=True):
-            pa_, pb = person_of[str(a)], person_of[str(b)]
-            record, candidate = (a, pb) if sizes[pa_] <= sizes[pb] else (b, pa_)
-            record = id_of[str(record)]
+            pa_, pb = person_of[a], person_of[b]
+            # The record of the smaller person against the other person; its pair's other
+            # record named in the evidence.
+            mine, other, candidate = (a, b, pb) if sizes[pa_] <= sizes[pb] else (b, a, pa_)
             key = (pa_, pb) if str(pa_) < str(pb) else (pb, pa_)
             if key not in best or score.probability > best[key].probability:
                 best[key] = Proposal(
-                    record_id=record,
+                    record_id=id_of[mine],
                     candidate=candidate,
                     probability=score.probability,
-                    evidence={**score.evidence, "record": str(b if str(record) == str(a) else a)},
+                    evidence={**score.evidence, "record": str(id_of[other])},
                 )
         tick("propose", len(chunk))
     result.proposed, result.linked = index_relink_apply(
         proposals=sorted(best.values(), key=lambda p: -p.probability),
-        clusters=clusters,
+        clusters={str(id_of[int(uid)]): cluster for uid, cluster in clusters.items()},
         now=now,
         actor=actor,
         model_version=scoring.version,

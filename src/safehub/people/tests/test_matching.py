@@ -172,8 +172,9 @@ def test_candidates_are_fetched_by_the_blocking_keys_only():
     with CaptureQueriesContext(connection) as queries:
         [found] = candidates_fetch([new.keys], groups=[None])
     assert sorted(c.row["given_name"] for c in found) == ["ANN", "ZED"]
-    # The keys of every record sharing one (nothing to decrypt), then the chosen ones' values.
-    keys_sql, values_sql = [q["sql"] for q in queries.captured_queries]
+    # Which broad blocks are small, the keys of every record sharing one (nothing to decrypt),
+    # then the chosen ones' features.
+    _counts_sql, keys_sql, values_sql = [q["sql"] for q in queries.captured_queries]
     for column in ("dob", "postcode", "name_pair", "family_sx", "address_key"):
         assert f'"{column}"' in keys_sql
     assert '"values"' not in keys_sql and '"features"' not in keys_sql
