@@ -104,6 +104,9 @@ class RecordDraft:
     notification: Notification | None = None
     contact: Contact | None = None
     ref: str = ""
+    # The refs of this person's parents and step-parents among the people of the same
+    # notification (matching counts a candidate who is their child in the index as evidence).
+    parent_refs: tuple[str, ...] = ()
     row: dict[str, Any] = field(default_factory=dict)
     keys: dict[str, Any] = field(default_factory=dict)
 
@@ -229,6 +232,10 @@ def notification_drafts(
     """A record for every person the notification names, in the body's order; a child's record
     is tied to the child's contact."""
     by_ref = {c.child_ref: c for c in contacts if c.child_ref}
+    parents: dict[str, list[str]] = {}
+    for rel in body.relationships:
+        if RELATIONSHIP_KINDS[rel.type] in ("parent", "step_parent"):
+            parents.setdefault(rel.to, []).append(rel.from_)
     return [
         RecordDraft(
             source_kind="notification",
@@ -240,6 +247,7 @@ def notification_drafts(
             notification=notification,
             contact=by_ref.get(person.ref) if person.role == "child" else None,
             ref=person.ref,
+            parent_refs=tuple(parents.get(person.ref, ())),
         )
         for person in body.people
     ]

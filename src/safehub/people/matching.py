@@ -630,6 +630,7 @@ PHRASES = {
     "same postcode, address differs or missing": "same postcode, different or no address line",
     "similar address, another postcode": "similar address, different postcode",
     "town similar": "similar town",
+    "a child of the same parent in the index": "a child of the same parent in the index",
 }
 
 

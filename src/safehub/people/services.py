@@ -62,6 +62,7 @@ from safehub.people.models import (
     Merge,
     Person,
     Relationship,
+    RelationshipKind,
     ReviewStatus,
     SourceKind,
     SourceRecord,
@@ -161,6 +162,48 @@ def _evidence(pair: _Pair, record_ids: dict[int, Any]) -> dict[str, Any]:
     return {**pair.score.evidence, "record": ref}
 
 
+SAME_PARENT_LEVEL = "a child of the same parent in the index"
+
+
+def _with_same_parent(score: Score) -> Score:
+    """A score with the evidence that the candidate is, in the index, a child of the person the
+    new record's parent (named in the same notification) was linked to."""
+    from safehub.people.matching import weight_to_probability
+    from safehub.people.model import SAME_PARENT_WEIGHT
+
+    weight = score.match_weight + SAME_PARENT_WEIGHT
+    evidence = {
+        **score.evidence,
+        "match_weight": round(weight, 3),
+        "comparisons": {
+            **score.evidence.get("comparisons", {}),
+            "same_parent": {"level": SAME_PARENT_LEVEL, "weight": SAME_PARENT_WEIGHT},
+        },
+    }
+    return Score(probability=weight_to_probability(weight), match_weight=weight, evidence=evidence)
+
+
+def _same_parent(pairs: list[_Pair], parents: set[Any]) -> list[_Pair]:
+    """The pairs again, those whose candidate is a child or step-child of one of `parents` in the
+    index with that evidence added (one query)."""
+    candidates = {p.candidate.person_id for p in pairs if p.candidate is not None}
+    if not parents or not candidates:
+        return pairs
+    children = set(
+        Relationship.objects.filter(
+            from_person_id__in=parents,
+            kind__in=(RelationshipKind.PARENT, RelationshipKind.STEP_PARENT),
+            to_person_id__in=candidates,
+        ).values_list("to_person_id", flat=True)
+    )
+    return [
+        _Pair(score=_with_same_parent(p.score), candidate=p.candidate, earlier=p.earlier)
+        if p.candidate is not None and p.candidate.person_id in children
+        else p
+        for p in pairs
+    ]
+
+
 def person_records_link(
     *,
     drafts: list[RecordDraft],
@@ -169,7 +212,22 @@ def person_records_link(
     linked_by: Any = None,
 ) -> list[Linked]:
     """Link new records to the index (see the module's docstring) and store them, their new
-    people and their reviews. The caller holds the transaction."""
+    people and their reviews. The caller holds the transaction.
+
+    A notification's parents are linked before their children, so that a child's candidate who
+    is, in the index, the child of the person a parent was just linked to counts that as
+    evidence (model.SAME_PARENT_WEIGHT). What is returned is in the drafts' order."""
+    order = sorted(range(len(drafts)), key=lambda i: bool(drafts[i].parent_refs))
+    linked = _records_link([drafts[i] for i in order], origin=origin, now=now, linked_by=linked_by)
+    out: list[Linked | None] = [None] * len(drafts)
+    for position, i in enumerate(order):
+        out[i] = linked[position]
+    return [item for item in out if item is not None]
+
+
+def _records_link(
+    drafts: list[RecordDraft], *, origin: str, now: dt.datetime, linked_by: Any
+) -> list[Linked]:
     if not drafts:
         return []
     scoring = active_model()
@@ -190,6 +248,13 @@ def person_records_link(
 
     for i, draft in enumerate(drafts):
         taken = group_people.get(draft.group, set()) if draft.group else set()
+        if draft.parent_refs:
+            parents = {
+                person_of_draft[j]
+                for j in range(i)
+                if drafts[j].ref in draft.parent_refs and drafts[j].group == draft.group
+            }
+            scored[i] = _same_parent(scored[i], parents)
         ranked = _best_by_person(scored[i], person_of, taken)
         top = ranked[0] if ranked else None
         band = limits.band(top[1].score.probability if top else None)

@@ -7,7 +7,7 @@ import logging
 
 import pyarrow as pa
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from safehub.people.features import model_row
@@ -223,3 +223,64 @@ def test_a_broad_rule_finds_candidates_only_in_a_small_block():
     assert found(5) == ["ANN", "BEA", "CAT", "ZOE"]
     # Beyond a cap of 4 only the narrow rule (date of birth and surname sound) finds Zoe.
     assert found(4) == ["ZOE"]
+
+
+@pytest.mark.django_db
+def test_a_child_of_the_same_parent_in_the_index_counts_as_evidence():
+    """A notification names a mother and her child; the mother links to her person in the index,
+    and a candidate who is that person's child there gets the household's evidence (model
+    SAME_PARENT_WEIGHT): a child whose surname changed and who moved is found more surely."""
+    from safehub.people.model import SAME_PARENT_WEIGHT
+    from safehub.people.models import Relationship, RelationshipKind
+    from safehub.people.services import person_records_link
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    mother = _draft("m1", given_names="Jo", family_name="Example", date_of_birth="1990-02-03")
+    child = _draft("c1")
+    first = person_records_link(drafts=[mother, child], origin="load", now=now)
+    Relationship.objects.create(
+        from_person_id=first[0].record.person_id,
+        to_person_id=first[1].record.person_id,
+        kind=RelationshipKind.PARENT,
+        record=first[0].record,
+        seen_at=now,
+    )
+
+    def moved_child(ref, parents=()):
+        return RecordDraft(
+            source_kind="partner_file",
+            source="school",
+            source_ref=ref,
+            role="",
+            values={
+                "given_names": "Amy",
+                "family_name": "Smith",
+                "date_of_birth": "2017-06-11",
+                "postcode": "L1 8JQ",
+                "address_line1": "3 Park Road",
+            },
+            seen_at=now,
+            ref="c",
+            parent_refs=parents,
+        )
+
+    # The same child on her own (undone), to compare with.
+    with transaction.atomic():
+        [alone] = person_records_link(drafts=[moved_child("c3")], origin="load", now=now)
+        transaction.set_rollback(True)
+    again = _draft("m2", given_names="Jo", family_name="Example", date_of_birth="1990-02-03")
+    again.ref = "m"
+    # The child first in the list: parents are linked before their children whatever the order.
+    linked = person_records_link(drafts=[moved_child("c2", ("m",)), again], origin="load", now=now)
+    assert [item.draft.source_ref for item in linked] == ["c2", "m2"]
+    assert linked[1].record.person_id == first[0].record.person_id
+    with_parent = linked[0]
+    weight = with_parent.record.match_evidence.get("match_weight")
+    evidence = with_parent.record.match_evidence["comparisons"]["same_parent"]
+    assert evidence == {"level": "a child of the same parent in the index",
+                        "weight": SAME_PARENT_WEIGHT}  # fmt: skip
+    assert weight == pytest.approx(alone.record.match_evidence["match_weight"] + SAME_PARENT_WEIGHT)
+    assert with_parent.record.match_probability > alone.record.match_probability
+    assert "a child of the same parent in the index" in evidence_words(
+        with_parent.record.match_evidence
+    )
