@@ -184,3 +184,29 @@ def test_run_neither_links_nor_proposes_again_a_pair_kept_apart(tmp_path, kept):
     call_command("linkage", "run")
     assert SourceRecord.objects.values("person_id").distinct().count() == 2
     assert not LinkReview.objects.filter(status="open").exists()
+
+
+@override_settings(SAFEHUB_LINKAGE_AUTO_LINK=NEVER)
+def test_records_stored_before_features_were_kept_are_matched_and_then_given_them(tmp_path, capsys):
+    """A record with no stored features (stored before they were kept) is read from its values,
+    by matching and by the run's export alike, and the run's sample finds it and stores them."""
+    from safehub.people.matching import stored_rows
+    from safehub.people.services import index_export
+
+    first, second = _two_separate_amys(tmp_path)
+    expected = stored_rows([first.pk, second.pk])
+    SourceRecord.objects.filter(pk=first.pk).update(features={})
+    assert stored_rows([first.pk, second.pk]) == expected
+    exported = index_export(batch_size=1)
+    rows = {exported.ids[int(r["unique_id"])]: r for r in exported.table.to_pylist()}
+    for pk in (first.pk, second.pk):
+        # The same row as matching reads (the export numbers records by position instead).
+        assert {k: v for k, v in rows[pk].items() if k != "unique_id"} == {
+            k: expected[pk].get(k) for k in rows[pk] if k != "unique_id"
+        }
+    call_command("linkage", "run")
+    assert "1 records rehashed" in capsys.readouterr().out
+    assert SourceRecord.objects.get(pk=first.pk).features == {**expected[first.pk],
+                                                               "unique_id": "1"}  # fmt: skip
+    [review] = LinkReview.objects.all()
+    assert review.origin == "run"
