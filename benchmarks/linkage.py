@@ -63,6 +63,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "linkage.json"
 TARGET_P95_MS = 50.0
 TARGET_RUN_S = 180.0
 TARGET_RUN_RSS_MB = 4096.0
+PLAIN_TRAINING = 200_000  # records the plain-Splink model for real time is trained on
 PEOPLE = uuid.UUID("6a1c1f5e-0000-4000-8000-000000000000")  # uuid5 namespace of true people
 SEEN_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -259,6 +260,43 @@ def worker_latency(samples: Path, truth_path: Path, out: Path) -> None:
     )
 
 
+def worker_plain_model(records: Path, _unused: Path, out: Path) -> None:
+    """Plain Splink's comparisons (`model.baseline_settings`) trained as `linkage evaluate
+    --baseline` trains them, on the first PLAIN_TRAINING records of the index, stored as the
+    active model: real-time matching then scores with them, on the same path."""
+    django_setup()
+    from splink import DuckDBAPI, Linker
+
+    from safehub.core import clock
+    from safehub.people import model
+    from safehub.people.features import model_rows
+    from safehub.people.records import read_records
+    from safehub.people.services import linkage_model_store, term_frequencies
+
+    began = time.perf_counter()
+    parsed = read_records(records)
+    rows = model_rows(parsed.records[:PLAIN_TRAINING])
+    linker = Linker(model.register_rows(DuckDBAPI(), rows), model.baseline_settings())
+    model.train(linker, record_count=len(rows), floor=False)
+    document: dict[str, Any] = {"splink_settings": linker.misc.save_model_to_json()}
+    document["term_frequencies"] = term_frequencies(document, rows)
+    stored = linkage_model_store(
+        document=document,
+        trained_on={"records": len(rows), "from": "plain Splink comparisons (benchmark)"},
+        actor="benchmarks/linkage.py",
+        now=clock.now(),
+    )
+    out.write_text(
+        json.dumps(
+            {
+                "version": stored.version,
+                "records": len(rows),
+                "seconds": round(time.perf_counter() - began, 1),
+            }
+        )
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------------
@@ -362,6 +400,12 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--no-baseline", action="store_true", help="skip `linkage evaluate`")
     parser.add_argument(
+        "--plain-realtime",
+        action="store_true",
+        help="also match the new people with plain Splink's comparisons (trained, then stored "
+        "as the active model once safehub's figures and the run are measured)",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
         help="where to create the scratch PostgreSQL database (its name is ignored)",
@@ -372,7 +416,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         kind, a, b, out = args.worker
-        {"load": worker_load, "latency": worker_latency}[kind](Path(a), Path(b), Path(out))
+        workers = {"load": worker_load, "latency": worker_latency, "plain": worker_plain_model}
+        workers[kind](Path(a), Path(b), Path(out))
         return
 
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"safehub-bench-linkage-{os.getpid()}"
@@ -443,6 +488,20 @@ def main() -> None:
                     "scores": cluster_scores(clusters, paths["index_truth"]),
                 }
                 print(f"  {here['run']}", flush=True)
+            if args.plain_realtime:
+                print(f"[{name}] the same with plain Splink's comparisons...", flush=True)
+                out = work / f"{name}-plain-model.json"
+                timed([sys.executable, __file__, "--worker", "plain", str(paths["index"]),
+                       str(paths["index"]), str(out)], env)  # fmt: skip
+                trained = json.loads(out.read_text())
+                out = work / f"{name}-plain-latency.json"
+                timed([sys.executable, __file__, "--worker", "latency", str(paths["samples"]),
+                       str(paths["samples_truth"]), str(out)], env)  # fmt: skip
+                plain = json.loads(out.read_text())
+                plain["scores"] = realtime_scores(plain["quality"])
+                plain["model"] = trained
+                here["realtime_plain_splink"] = plain
+                print(f"  {plain}", flush=True)
             results["databases"][name] = here
             if name == "postgresql" and not args.keep:
                 intake.drop_database(args.database_url, pg_name)
