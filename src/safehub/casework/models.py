@@ -8,6 +8,7 @@ The CIN census (statutory.md §4) and Ofsted's Annex A (§5) are read from these
 else, so what the council reports is what its staff recorded."""
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -93,6 +94,12 @@ class Assessment(models.Model):
     Its authorisation meets the 45-working-day clock."""
 
     episode = models.ForeignKey(CaseEpisode, on_delete=models.PROTECT, related_name="assessments")
+    local_authority = models.ForeignKey(
+        "accounts.Agency",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The episode's council, kept here for the dashboard's index (set on save).",
+    )
     started_on = models.DateField(help_text="AssessmentActualStartDate.")
     child_seen_on = models.DateField(null=True, blank=True)
     authorised_on = models.DateField(
@@ -115,8 +122,12 @@ class Assessment(models.Model):
         ordering = ["started_on", "id"]
         indexes = [
             models.Index(fields=["episode", "authorised_on"]),
-            # The dashboard's DfE clock: assessments started in a period.
+            # The dashboard's DfE clock: assessments started in a period, the nation's and a
+            # council's.
             models.Index(fields=["started_on"], name="assessment_started"),
+            models.Index(
+                fields=["local_authority", "started_on"], name="assessment_council_started"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -128,6 +139,11 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"Assessment from {self.started_on}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.local_authority_id is None:
+            self.local_authority_id = self.episode.local_authority_id
+        super().save(*args, **kwargs)
 
     @property
     def factor_labels(self) -> list[tuple[str, str]]:
@@ -141,6 +157,12 @@ class Section47(models.Model):
     initial child protection conference (or the decision that none is needed)."""
 
     episode = models.ForeignKey(CaseEpisode, on_delete=models.PROTECT, related_name="enquiries")
+    local_authority = models.ForeignKey(
+        "accounts.Agency",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The episode's council, kept here for the dashboard's index (set on save).",
+    )
     discussion = models.ForeignKey(
         "meetings.StrategyDiscussion",
         on_delete=models.PROTECT,
@@ -164,8 +186,12 @@ class Section47(models.Model):
         ordering = ["started_on", "id"]
         verbose_name = "section 47 enquiry"
         verbose_name_plural = "section 47 enquiries"
-        # The dashboard's ICPC figure: enquiries started in a period.
-        indexes = [models.Index(fields=["started_on"], name="enquiry_started")]
+        # The dashboard's ICPC figure: enquiries started in a period, the nation's and a
+        # council's.
+        indexes = [
+            models.Index(fields=["started_on"], name="enquiry_started"),
+            models.Index(fields=["local_authority", "started_on"], name="enquiry_council_started"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["episode", "discussion"], name="one_enquiry_per_discussion"
@@ -178,6 +204,11 @@ class Section47(models.Model):
 
     def __str__(self) -> str:
         return f"Section 47 enquiry from {self.started_on}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.local_authority_id is None:
+            self.local_authority_id = self.episode.local_authority_id
+        super().save(*args, **kwargs)
 
 
 class ChildProtectionPlan(models.Model):

@@ -1,10 +1,13 @@
+import datetime as dt
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 
 from safehub.core import clock
 from safehub.core.fields import EncryptedJSONField
+from safehub.intake.keys import person_key
 
 
 class ReferralSource(models.TextChoices):
@@ -49,6 +52,14 @@ class ContactStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+def contact_child_key(given_names: str, family_name: str, date_of_birth: dt.date | None) -> str:
+    """The exact-match key of a contact's child (`safehub.intake.keys.person_key`), or "" with
+    no date of birth. Contacts built for `bulk_create` take it from here; `save` sets it."""
+    if date_of_birth is None:
+        return ""
+    return person_key(given_names=given_names, family_name=family_name, date_of_birth=date_of_birth)
+
+
 class Contact(models.Model):
     """One child's contact with a council's front door: from a police notification (one per
     child) or from a manual contact (a school, a GP, a neighbour...)."""
@@ -86,6 +97,14 @@ class Contact(models.Model):
     given_names = models.CharField(max_length=200)
     family_name = models.CharField(max_length=200)
     date_of_birth = models.DateField(null=True, blank=True)
+    child_key = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The child's exact-match key (normalised names and date of birth, hashed as "
+        "the notifications' person keys are); empty without a date of birth. Set on save.",
+    )
     age_estimate = models.PositiveSmallIntegerField(null=True, blank=True)
     unborn = models.BooleanField(default=False)
     expected_date_of_birth = models.DateField(null=True, blank=True)
@@ -169,10 +188,28 @@ class Contact(models.Model):
                 fields=["local_authority", "date_of_birth", "received_at"],
                 name="contact_council_dob",
             ),
+            # Re-referrals: the same child's earlier contacts in the same council.
+            models.Index(
+                fields=["local_authority", "child_key", "received_at"],
+                condition=~models.Q(child_key=""),
+                name="contact_council_child",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.given_names} {self.family_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.erased_at is None:
+            self.child_key = contact_child_key(
+                self.given_names, self.family_name, self.date_of_birth
+            )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"given_names", "family_name", "date_of_birth"} & set(
+            update_fields
+        ):
+            kwargs["update_fields"] = {*update_fields, "child_key"}
+        super().save(*args, **kwargs)
 
     @property
     def age_display(self) -> str:

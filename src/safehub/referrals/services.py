@@ -18,7 +18,7 @@ from safehub.core.postcodes import postcode_district, postcode_normalise
 from safehub.intake.models import Notification
 from safehub.intake.validation import Address, NotificationBody, Person
 from safehub.people.services import contact_person_index
-from safehub.referrals.models import Contact, ReferralSource, Routing
+from safehub.referrals.models import Contact, ReferralSource, Routing, contact_child_key
 from safehub.referrals.selectors import contacts_in_scope
 from safehub.timescales.calendar import working_days_due
 from safehub.timescales.clocks import clock_start, clocks_stop
@@ -54,6 +54,7 @@ def _child_fields(child: Person, body: NotificationBody) -> dict[str, Any]:
         "given_names": child.given_names,
         "family_name": child.family_name,
         "date_of_birth": child.date_of_birth,
+        "child_key": contact_child_key(child.given_names, child.family_name, child.date_of_birth),
         "age_estimate": child.age_estimate,
         "unborn": child.unborn,
         "expected_date_of_birth": child.expected_date_of_birth,

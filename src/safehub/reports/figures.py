@@ -44,7 +44,6 @@ from django.db.models.expressions import RawSQL
 from safehub.accounts.models import Agency
 from safehub.casework.models import Assessment, Section47
 from safehub.core import clock
-from safehub.intake.keys import name_normalise
 from safehub.intake.models import Notification
 from safehub.meetings.models import (
     DiscussionChild,
@@ -578,21 +577,6 @@ def _conversion_drill(
 # --- Re-referrals within 12 months ---------------------------------------------------------------
 
 
-def _child_key(c: dict[str, Any], names: dict[str, str] | None = None) -> str | None:
-    """The exact-match key's text (`safehub.intake.keys.person_key` before it is hashed): the
-    normalised names, each normalised once (`names`, shared by a figure's rows)."""
-    if c["date_of_birth"] is None:
-        return None
-    if names is None:
-        names = {}
-    given, family = c["given_names"], c["family_name"]
-    if given not in names:
-        names[given] = name_normalise(given)
-    if family not in names:
-        names[family] = name_normalise(family)
-    return "|".join((names[given], names[family], c["date_of_birth"].isoformat()))
-
-
 def rereferrals(scope: Scope, period: Period) -> tuple[dict[Any, int], set[Any]]:
     """The referrals of the period (contact id → council id) and those that are re-referrals:
     the same child (exact key: normalised names and date of birth) had another referral to the
@@ -601,73 +585,31 @@ def rereferrals(scope: Scope, period: Period) -> tuple[dict[Any, int], set[Any]]
 
 
 def _rereferrals(scope: Scope, period: Period) -> tuple[dict[Any, int], set[Any]]:
-    fields = ["pk", "local_authority_id", "given_names", "family_name", "date_of_birth"]
-    current_qs = _with_decisions(_contacts(scope, period)).filter(Q(referral=True))
-    current = list(current_qs.values(*fields, "received_at"))
-    referrals = {c["pk"]: c["local_authority_id"] for c in current}
-    keyed: list[tuple[dict[str, Any], str]] = []
-    names: dict[str, str] = {}
-    for c in current:
-        key = _child_key(c, names)
-        if key is not None:
-            keyed.append((c, key))
-    if not keyed:
-        return referrals, set()
-    # The candidates: referrals of the same council, in the window, of a child born the same
-    # day as one of the period's referrals (ranges of the index on (council, date of birth,
-    # received), each asked of the signed-off decisions); the names are compared here.
-    wanted = {(c["local_authority_id"], key) for c, key in keyed}
-    births: dict[int, set[dt.date]] = {}
-    for c, _ in keyed:
-        births.setdefault(c["local_authority_id"], set()).add(c["date_of_birth"])
-    pairs = [(council, dob) for council, dobs in sorted(births.items()) for dob in sorted(dobs)]
-    same_child: dict[tuple[int, str], list[Any]] = {}
-    referred: dict[Any, dt.datetime] = {}  # the same children's referrals, when they came
-    for i in range(0, len(pairs), 2000):
-        chunk: dict[int, list[dt.date]] = {}
-        for council, dob in pairs[i : i + 2000]:
-            chunk.setdefault(council, []).append(dob)
-        same_birthday: Any = Q()
-        if _postgres():  # one array a council (see `_pk_in`)
-            table = Contact._meta.db_table
-            one = f'("{table}"."local_authority_id" = %s AND "{table}"."date_of_birth" = ANY(%s))'
-            params = tuple(x for council, dobs in chunk.items() for x in (council, dobs))
-            same_birthday = RawSQL(" OR ".join([one] * len(chunk)), params, BooleanField())  # noqa: S611
-        else:
-            for council, dobs in chunk.items():
-                same_birthday |= Q(local_authority_id=council, date_of_birth__in=dobs)
-        # Only those that became referrals (a probe of the decisions' partial index each): a
-        # quarter of the council's contacts born those days, read with their names.
-        rows = (
-            Contact.objects.filter(
-                same_birthday,
-                received_at__gte=period.lo - RE_REFERRAL_WINDOW,
-                received_at__lt=period.hi,
-            )
-            .filter(Exists(_signed_off().filter(became_referral=True)))
-            .values_list(*fields, "received_at")
+    # For each referral of the period, one probe of the council's contacts of the same child
+    # in the year before it (index "contact_council_child"), each asked of the signed-off
+    # decisions' partial index whether it made a referral. A child with no date of birth has no
+    # key, and is never a re-referral.
+    earlier = (
+        Contact.objects.filter(
+            local_authority_id=OuterRef("local_authority_id"),
+            child_key=OuterRef("child_key"),
+            received_at__gte=OuterRef("received_at") - RE_REFERRAL_WINDOW,
+            received_at__lt=OuterRef("received_at"),
         )
-        for pk, council, given, family, dob, received_at in rows:
-            if given not in names:
-                names[given] = name_normalise(given)
-            if family not in names:
-                names[family] = name_normalise(family)
-            # As `_child_key` (every row has a date of birth: it was asked for).
-            key = "|".join((names[given], names[family], dob.isoformat()))
-            if (council, key) in wanted:
-                same_child.setdefault((council, key), []).append(pk)
-                referred[pk] = received_at
-    again = set()
-    for c, key in keyed:
-        for pk in same_child.get((c["local_authority_id"], key), []):
-            at = referred.get(pk)
-            if (
-                at is not None
-                and pk != c["pk"]
-                and c["received_at"] - RE_REFERRAL_WINDOW <= at < c["received_at"]
-            ):
-                again.add(c["pk"])
-                break
+        .exclude(child_key="")
+        .filter(Exists(_signed_off().filter(became_referral=True)))
+    )
+    rows = (
+        _with_decisions(_contacts(scope, period))
+        .filter(Q(referral=True))
+        .annotate(again=Exists(earlier))
+        .values_list("pk", "local_authority_id", "again")
+    )
+    referrals, again = {}, set()
+    for pk, council, is_again in rows:
+        referrals[pk] = council
+        if is_again:
+            again.add(pk)
     return referrals, again
 
 
@@ -1463,16 +1405,15 @@ class _Deadlines:
 
 
 def _casework_q(scope: Scope) -> Q:
-    """The casework records of the contacts in scope, by the episode's own council (indexed):
-    an episode is its contact's council's (a contact is routed elsewhere only before it is
-    allocated, and an episode opens on the signed-off decision of an allocated contact)."""
+    """The assessments or enquiries of the contacts in scope, by the council kept on each
+    (the episode's, indexed with the start): an episode is its contact's council's (a contact
+    is routed elsewhere only before it is allocated, and an episode opens on the signed-off
+    decision of an allocated contact)."""
     if scope.is_national:
         return Q()  # every episode is a routed contact's
     if scope.council is not None:
-        return Q(episode__local_authority=scope.council)
-    return scope.contacts_q("episode__contact__") & Q(
-        episode__local_authority__in=list(scope.council_ids)
-    )
+        return Q(local_authority=scope.council)
+    return scope.contacts_q("episode__contact__") & Q(local_authority__in=list(scope.council_ids))
 
 
 def _enquiries(scope: Scope, period: Period) -> QuerySet[Section47]:
@@ -1490,7 +1431,7 @@ def icpc_measures(scope: Scope, period: Period, now: dt.datetime) -> list[tuple[
     found = []
     for contact_id, council, started, held, not_required in _enquiries(scope, period).values_list(
         "episode__contact_id",
-        "episode__local_authority_id",
+        "local_authority_id",
         "started_on",
         "icpc_on",
         "icpc_not_required",
@@ -1554,9 +1495,7 @@ def assessment_measures(
     rows = Assessment.objects.filter(
         _casework_q(scope),
         **{f"{start_field}__gte": period.start, f"{start_field}__lte": period.end},
-    ).values_list(
-        "episode__contact_id", "episode__local_authority_id", start_field, "authorised_on"
-    )
+    ).values_list("episode__contact_id", "local_authority_id", start_field, "authorised_on")
     deadlines = _Deadlines(45)
     return [
         (contact_id, council, deadlines.measure(start, done, today))

@@ -79,6 +79,7 @@ from safehub.referrals.models import (
     Outcome,
     Routing,
     SignOff,
+    contact_child_key,
 )
 from safehub.risk.selectors import policy_active
 from safehub.timescales import calendar
@@ -1164,6 +1165,7 @@ class _Maker:
             "given_names": c["given"],
             "family_name": family,
             "date_of_birth": c["dob"],
+            "child_key": contact_child_key(c["given"], family, c["dob"]),
             "unborn": c["unborn"],
             "expected_date_of_birth": c["edd"],
             "sex": c["sex"],
@@ -1603,6 +1605,7 @@ class _Maker:
             Assessment,
             {
                 "episode_id": eid,
+                "local_authority_id": row["local_authority_id"],
                 "started_on": started,
                 "child_seen_on": seen if seen <= self.today else None,
                 "authorised_on": authorised if done else None,
@@ -1676,6 +1679,7 @@ class _Maker:
             {
                 "id": enquiry_id,
                 "episode_id": eid,
+                "local_authority_id": info["row"]["local_authority_id"],
                 "discussion_id": sid,
                 "started_on": started,
                 "icpc_target": target,

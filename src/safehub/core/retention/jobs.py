@@ -95,6 +95,7 @@ CONTACT_ERASED_FIELDS = [
     "given_names",
     "family_name",
     "date_of_birth",
+    "child_key",
     "expected_date_of_birth",
     "age_estimate",
     "address",
@@ -116,6 +117,7 @@ def _contacts_anonymise(ids: list[Any], now: dt.datetime) -> dict[str, int]:
         c.postcode = postcode_district(normalised) if normalised else ""
         c.given_names, c.family_name = REMOVED, ""
         c.date_of_birth = c.expected_date_of_birth = None
+        c.child_key = ""
         c.address = {}
         c.referrer_name = _removed(c.referrer_name)
         c.referrer_contact = _removed(c.referrer_contact)

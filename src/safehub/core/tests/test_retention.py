@@ -450,12 +450,14 @@ def test_anonymising_a_contact_keeps_what_the_statistics_count(now, worker):
     closed = years_before(NOW, 6) - DAY
     contact = closed_contact(worker, closed, born=dt.date(2015, 5, 1))
     received, decision = contact.received_at, contact.decisions.get()
+    assert contact.child_key
     retention_run(force=True)
     contact.refresh_from_db()
     assert contact.erased_at == NOW
-    # Who: gone.
+    # Who: gone, the exact-match key of the names and date of birth with them.
     assert (contact.given_names, contact.family_name) == (REMOVED, "")
     assert contact.date_of_birth is None and contact.address == {}
+    assert contact.child_key == ""
     assert contact.referrer_name == REMOVED and contact.referrer_contact == REMOVED
     assert contact.reason == REMOVED
     decision.refresh_from_db()
