@@ -1404,16 +1404,17 @@ class _Deadlines:
         return "overdue" if today > due else "waiting"
 
 
-def _casework_q(scope: Scope) -> Q:
+def _casework_q(scope: Scope, council: str = "local_authority") -> Q:
     """The assessments or enquiries of the contacts in scope, by the council kept on each
-    (the episode's, indexed with the start): an episode is its contact's council's (a contact
-    is routed elsewhere only before it is allocated, and an episode opens on the signed-off
-    decision of an allocated contact)."""
+    (`council`: the episode's, indexed with the start; "episode__local_authority" where the
+    period is the episode's, indexed with its referral date): an episode is its contact's
+    council's (a contact is routed elsewhere only before it is allocated, and an episode opens
+    on the signed-off decision of an allocated contact)."""
     if scope.is_national:
         return Q()  # every episode is a routed contact's
     if scope.council is not None:
-        return Q(local_authority=scope.council)
-    return scope.contacts_q("episode__contact__") & Q(local_authority__in=list(scope.council_ids))
+        return Q(**{council: scope.council})
+    return scope.contacts_q("episode__contact__") & Q(**{f"{council}__in": list(scope.council_ids)})
 
 
 def _enquiries(scope: Scope, period: Period) -> QuerySet[Section47]:
@@ -1493,7 +1494,7 @@ def assessment_measures(
     today = now.astimezone(clock.LONDON).date()
     start_field = "episode__referral_date" if clock_of == "wt" else "started_on"
     rows = Assessment.objects.filter(
-        _casework_q(scope),
+        _casework_q(scope, "episode__local_authority" if clock_of == "wt" else "local_authority"),
         **{f"{start_field}__gte": period.start, f"{start_field}__lte": period.end},
     ).values_list("episode__contact_id", "local_authority_id", start_field, "authorised_on")
     deadlines = _Deadlines(45)
