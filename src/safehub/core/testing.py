@@ -49,3 +49,16 @@ class SmtpSink:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+
+def migrate_to(targets: list[tuple[str, str]]) -> Any:
+    """Migrate the test database to `targets` (app, migration), forwards or backwards; the
+    executor, whose loader gives the project state there. A test that moves the schema runs
+    with `django_db(transaction=True)` and migrates to the graph's leaves again when done."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor

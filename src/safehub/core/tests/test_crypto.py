@@ -20,7 +20,7 @@ from django.db.migrations.executor import MigrationExecutor
 from safehub.core import clock, crypto
 from safehub.core.fields import encrypted_columns
 from safehub.core.models import OutboxMessage
-from safehub.core.testing import example_bytes
+from safehub.core.testing import example_bytes, migrate_to
 from safehub.encompass.models import EncompassNotice
 from safehub.intake.models import Channel, Notification, NotificationVersion
 from safehub.intake.services import notification_receive, notifications_receive_batch
@@ -281,13 +281,6 @@ BEFORE = [
 ]
 
 
-def _migrate(targets) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_migrations_encrypt_existing_plaintext_rows_and_decrypt_them_backwards():
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
@@ -297,7 +290,7 @@ def test_the_migrations_encrypt_existing_plaintext_rows_and_decrypt_them_backwar
     text = "Where: 14 Example Road, Birkenhead, CH41 6AB"
     now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
     try:
-        executor = _migrate(BEFORE)
+        executor = migrate_to(BEFORE)
         old = executor.loader.project_state(BEFORE).apps
         notification = old.get_model("intake", "Notification").objects.create(
             force_code="MSP",
@@ -342,7 +335,7 @@ def test_the_migrations_encrypt_existing_plaintext_rows_and_decrypt_them_backwar
         )
         assert raw_values(NotificationVersion, "body") == [body]  # plaintext before
 
-        _migrate(leaves)
+        migrate_to(leaves)
         for model, name in [*COLUMNS, (OutboxMessage, "attachments")]:
             assert_tokens_only(model, name)
         assert bytes(NotificationVersion.objects.get().body) == body
@@ -351,7 +344,7 @@ def test_the_migrations_encrypt_existing_plaintext_rows_and_decrypt_them_backwar
         message = OutboxMessage.objects.get()
         assert (message.body, message.attachments) == (text, [{"filename": "a.txt"}])
 
-        _migrate(BEFORE)  # backwards: plaintext again, as it was
+        migrate_to(BEFORE)  # backwards: plaintext again, as it was
         assert raw_values(NotificationVersion, "body") == [body]
         with connection.cursor() as cursor:
             cursor.execute("SELECT address FROM referrals_contact")
@@ -362,5 +355,5 @@ def test_the_migrations_encrypt_existing_plaintext_rows_and_decrypt_them_backwar
             stored_body, attachments = cursor.fetchone()
             assert (stored_body, json.loads(attachments)) == (text, [{"filename": "a.txt"}])
     finally:
-        _migrate(leaves)
+        migrate_to(leaves)
     assert Notification.objects.count() == 1

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from safehub.casework.models import Assessment, CaseEpisode, Section47
+from safehub.core.testing import example_bytes, migrate_to
 from safehub.intake.keys import person_key
 from safehub.referrals.models import Contact, contact_child_key
 
@@ -39,7 +40,6 @@ def test_a_contacts_child_key_follows_its_names_and_date_of_birth(build):
 
 @pytest.mark.django_db
 def test_contacts_opened_from_a_notification_carry_their_childs_key():
-    from safehub.core.testing import example_bytes
     from safehub.intake.models import Channel
     from safehub.intake.services import notification_receive
 
@@ -77,18 +77,11 @@ def test_an_assessment_and_an_enquiry_take_their_episodes_council(build, make_us
 BEFORE = [("referrals", "0010_dashboard_indexes"), ("casework", "0002_dashboard_indexes")]
 
 
-def _migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_migrations_fill_in_the_keys_and_councils_of_existing_rows():
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     try:
-        old = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        old = migrate_to(BEFORE).loader.project_state(BEFORE).apps
         agency = old.get_model("accounts", "Agency").objects.create(
             kind="children_services", code="LA344", name="Wirral", la_code="344"
         )
@@ -122,10 +115,10 @@ def test_the_migrations_fill_in_the_keys_and_councils_of_existing_rows():
         old.get_model("casework", "Section47").objects.create(
             episode=episode, started_on=AT.date(), icpc_target=AT.date()
         )
-        _migrate(leaves)
+        migrate_to(leaves)
         keys = dict(Contact.objects.values_list("child_ref", "child_key"))
         assert keys == {"C1": _key("Amy", "Example", dt.date(2017, 6, 11)), "C2": ""}
         assert list(Assessment.objects.values_list("local_authority_id", flat=True)) == [agency.pk]
         assert list(Section47.objects.values_list("local_authority_id", flat=True)) == [agency.pk]
     finally:
-        _migrate(leaves)
+        migrate_to(leaves)
