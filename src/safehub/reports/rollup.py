@@ -23,12 +23,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from safehub.core import clock
 from safehub.reports import figures
 from safehub.reports.figures import Counts
-from safehub.reports.models import DailyCount
+from safehub.reports.models import DailyCount, Span
 from safehub.reports.scope import MAX_DAYS, Period, national_scope
 
 log = logging.getLogger(__name__)
@@ -71,19 +71,54 @@ def _add(total: Counts, rows: list[Any]) -> None:
                 into[k] = into.get(k, 0) + x
 
 
-def _stored(period: Period, now: dt.datetime) -> dict[str, dict[dt.date, list[Any]]]:
-    """The period's stored days (before today), by source, counted after the day ended."""
+def _month_last(first: dt.date) -> dt.date:
+    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - DAY
 
-    def load() -> dict[str, dict[dt.date, list[Any]]]:
-        found: dict[str, dict[dt.date, list[Any]]] = {}
+
+def _months_within(start: dt.date, last: dt.date) -> list[dt.date]:
+    """The first days of the calendar months that lie wholly from `start` to `last`."""
+    first = start if start.day == 1 else _month_last(start) + DAY
+    months = []
+    while _month_last(first) <= last:
+        months.append(first)
+        first = _month_last(first) + DAY
+    return months
+
+
+def _stored(period: Period, now: dt.datetime) -> dict[str, tuple[int, list[list[Any]]]]:
+    """The period's stored counts before today, by source: how many of its days they cover (each
+    counted after it ended) and their rows. A whole month's days come as its month's row when
+    it was added up after the last of them was counted; otherwise day by day."""
+
+    def load() -> dict[str, tuple[int, list[list[Any]]]]:
         last = min(period.end, _today(now) - DAY)
         if last < period.start:
-            return found
-        for day, source, rows, computed_at in DailyCount.objects.filter(
-            day__gte=period.start, day__lte=last
-        ).values_list("day", "source", "rows", "computed_at"):
-            if computed_at >= _day_end(day):
-                found.setdefault(source, {})[day] = rows
+            return {}
+        months = _months_within(period.start, last)
+        days: dict[str, dict[dt.date, tuple[int, dt.datetime]]] = {}
+        added: dict[str, dict[dt.date, tuple[int, dt.datetime]]] = {}
+        for pk, day, span, source, computed_at in DailyCount.objects.filter(
+            Q(span=Span.DAY, day__gte=period.start, day__lte=last)
+            | Q(span=Span.MONTH, day__in=months)
+        ).values_list("pk", "day", "span", "source", "computed_at"):
+            if span == Span.MONTH:
+                added.setdefault(source, {})[day] = (pk, computed_at)
+            elif computed_at >= _day_end(day):
+                days.setdefault(source, {})[day] = (pk, computed_at)
+        covered: dict[str, int] = {}
+        wanted: dict[int, str] = {}
+        for source, by_day in days.items():
+            covered[source] = len(by_day)
+            taken: set[dt.date] = set()
+            for first, (pk, computed_at) in added.get(source, {}).items():
+                month = [first + dt.timedelta(days=i) for i in range(_month_last(first).day)]
+                if all(d in by_day and by_day[d][1] <= computed_at for d in month):
+                    wanted[pk] = source
+                    taken.update(month)
+            wanted.update({pk: source for day, (pk, _) in by_day.items() if day not in taken})
+        found: dict[str, tuple[int, list[list[Any]]]] = {s: (n, []) for s, n in covered.items()}
+        for pk, rows in DailyCount.objects.filter(pk__in=list(wanted)).values_list("pk", "rows"):
+            found[wanted[pk]][1].append(rows)
         return found
 
     return figures._shared("rollup", (period, now), load)
@@ -92,16 +127,17 @@ def _stored(period: Period, now: dt.datetime) -> dict[str, dict[dt.date, list[An
 def rollup_counts(
     source: str, period: Period, now: dt.datetime, live: Callable[[Period], Counts]
 ) -> Counts | None:
-    """The national counts of `source` for the period: the stored days before today, and today
-    counted by `live`. None when a day before today is not stored (count from the records)."""
+    """The national counts of `source` for the period: the stored days before today (whole
+    months added up), and today counted by `live`. None when a day before today is not stored
+    (count from the records)."""
     today = _today(now)
     last = min(period.end, today - DAY)
     days = (last - period.start).days + 1 if last >= period.start else 0
-    stored = _stored(period, now).get(source, {})
-    if len(stored) < days:
+    covered, stored = _stored(period, now).get(source, (0, []))
+    if covered < days:
         return None
     total: Counts = {}
-    for rows in stored.values():
+    for rows in stored:
         _add(total, rows)
     if period.end >= today:
         rest = Period(max(today, period.start), period.end)
@@ -119,7 +155,7 @@ def rollup_as_of(period: Period, now: dt.datetime | None = None) -> dt.datetime 
     stored = {
         day: computed_at
         for day, computed_at in DailyCount.objects.filter(
-            day__gte=period.start, day__lte=last, source="rag"
+            day__gte=period.start, day__lte=last, source="rag", span=Span.DAY
         ).values_list("day", "computed_at")
         if computed_at >= _day_end(day)
     }
@@ -152,7 +188,10 @@ def rollup_refresh(
         with transaction.atomic():
             for name, encoded in rows.items():
                 DailyCount.objects.update_or_create(
-                    day=day, source=name, defaults={"rows": encoded, "computed_at": now}
+                    day=day,
+                    source=name,
+                    span=Span.DAY,
+                    defaults={"rows": encoded, "computed_at": now},
                 )
         done += 1
         if progress is not None:
@@ -161,15 +200,74 @@ def rollup_refresh(
     return done
 
 
+def rollup_months(*, budget: float | None = None) -> int:
+    """Add up each whole month of the last 366 closed days whose days are all stored, counted
+    after they ended, and counted again since its row was last added up (or that has none),
+    newest first, within `budget` seconds if given. Returns the months added up."""
+    now = clock.now()
+    began = time.monotonic()
+    today = _today(now)
+    months = _months_within(today - dt.timedelta(days=MAX_DAYS), today - DAY)
+    if not months:
+        return 0
+    rows = DailyCount.objects.filter(day__gte=months[0], day__lte=_month_last(months[-1]))
+    latest: dict[tuple[dt.date, str], dt.datetime] = {}
+    complete: dict[tuple[dt.date, str], int] = {}
+    for day, source, computed_at in rows.filter(span=Span.DAY).values_list(
+        "day", "source", "computed_at"
+    ):
+        key = (day.replace(day=1), source)
+        if computed_at >= _day_end(day):
+            complete[key] = complete.get(key, 0) + 1
+            latest[key] = max(latest.get(key, computed_at), computed_at)
+    added = dict(
+        ((day, source), computed_at)
+        for day, source, computed_at in rows.filter(span=Span.MONTH).values_list(
+            "day", "source", "computed_at"
+        )
+    )
+    done = 0
+    for first in reversed(months):
+        if budget is not None and time.monotonic() - began >= budget:
+            break
+        stale = [
+            source
+            for source in figures.SOURCES
+            if complete.get((first, source)) == _month_last(first).day
+            and added.get((first, source), dt.datetime.min.replace(tzinfo=dt.UTC))
+            < latest[(first, source)]
+        ]
+        if not stale:
+            continue
+        with transaction.atomic():
+            for source in stale:
+                total: Counts = {}
+                for day_rows in DailyCount.objects.filter(
+                    span=Span.DAY, source=source, day__gte=first, day__lte=_month_last(first)
+                ).values_list("rows", flat=True):
+                    _add(total, day_rows)
+                DailyCount.objects.update_or_create(
+                    day=first,
+                    source=source,
+                    span=Span.MONTH,
+                    defaults={"rows": _encode(total), "computed_at": clock.now()},
+                )
+        done += 1
+    return done
+
+
 def rollup_sweep(*, budget: float = SWEEP_SECONDS) -> str:
     """Once a day, each of the last 366 closed days, newest first, for at most `budget` seconds
-    a call (the worker calls it every minute): the days not yet counted since today began."""
+    a call (the worker calls it every minute): the days not yet counted since today began; once
+    they all are, the months whose days were counted again are added up."""
     now = clock.now()
     today = _today(now)
     began = time.monotonic()
     first = today - dt.timedelta(days=MAX_DAYS)
     fresh = set(
-        DailyCount.objects.filter(day__gte=first, computed_at__gte=Period(today, today).lo)
+        DailyCount.objects.filter(
+            span=Span.DAY, day__gte=first, computed_at__gte=Period(today, today).lo
+        )
         .values("day")
         .annotate(n=Count("id"))
         .filter(n=len(figures.SOURCES))
@@ -181,4 +279,10 @@ def rollup_sweep(*, budget: float = SWEEP_SECONDS) -> str:
         if day not in fresh:
             done += rollup_refresh(start=day, end=day)
         day -= DAY
-    return f"{done} days counted"
+    counted = f"{done} days counted"
+    left = budget - (time.monotonic() - began)
+    if day < first and left > 0:  # every day of the window counted today
+        months = rollup_months(budget=left)
+        if months:
+            counted += f", {months} months added up"
+    return counted

@@ -347,26 +347,51 @@ def test_the_national_dashboard_reads_the_same_figures_from_the_daily_summary(de
     """Nationally the days before today come from the daily summary (safehub.reports.rollup):
     every row, total and headline is what counting the records gives, medians included."""
     from safehub.reports.figures import SOURCES, figures_compute
-    from safehub.reports.models import DailyCount
-    from safehub.reports.rollup import rollup_counts, rollup_sweep
+    from safehub.reports.models import DailyCount, Span
+    from safehub.reports.rollup import rollup_counts, rollup_months, rollup_refresh, rollup_sweep
 
     now = clock.now()
     with clock.frozen(now):
         periods = [Period.last(days) for days in (1, 7, 30, 365)]
         live = {p: figures_compute(scope=national_scope(), period=p, now=now) for p in periods}
         assert rollup_counts("rag", Period.last(30), now, lambda p: {}) is None
-        assert rollup_sweep(budget=600) == "366 days counted"
-        assert DailyCount.objects.count() == 366 * len(SOURCES)
-        assert rollup_sweep() == "0 days counted"  # once a day
+        swept = rollup_sweep(budget=600)
+        months = list(DailyCount.objects.filter(span=Span.MONTH).values_list("day", flat=True))
+        # Every closed day of the window, then its whole months (11 or 12) added up.
+        assert swept == f"366 days counted, {len(set(months))} months added up"
+        assert len(set(months)) >= 11 and len(months) == len(set(months)) * len(SOURCES)
+        assert DailyCount.objects.filter(span=Span.DAY).count() == 366 * len(SOURCES)
+        assert rollup_sweep() == "0 days counted"  # once a day, nothing left to add up
         assert rollup_counts("rag", Period.last(30), now, lambda p: {}) is not None
-        for period in periods:
-            summed = figures_compute(scope=national_scope(), period=period, now=now)
-            for a, b in zip(live[period], summed, strict=True):
-                assert [(r.key, r.label, r.values) for r in a.rows] == [
-                    (r.key, r.label, r.values) for r in b.rows
-                ], (a.slug, period)
-                assert (a.total and a.total.values) == (b.total and b.total.values), a.slug
-                assert a.headline == b.headline
+
+        def same_as_live() -> None:
+            for period in periods:
+                summed = figures_compute(scope=national_scope(), period=period, now=now)
+                for a, b in zip(live[period], summed, strict=True):
+                    assert [(r.key, r.label, r.values) for r in a.rows] == [
+                        (r.key, r.label, r.values) for r in b.rows
+                    ], (a.slug, period)
+                    assert (a.total and a.total.values) == (b.total and b.total.values), a.slug
+                    assert a.headline == b.headline
+
+        same_as_live()  # from the months (and the days either side)
+        DailyCount.objects.filter(span=Span.MONTH).delete()
+        same_as_live()  # from the days alone
+        assert rollup_sweep() == f"0 days counted, {len(set(months))} months added up"
+        # A day counted again after its month was added up: the month's row no longer stands
+        # (spoilt here, it is not read), its days are, until the month is added up again.
+        first = min(months)
+        with clock.frozen(now + dt.timedelta(minutes=5)):
+            rollup_refresh(start=first + dt.timedelta(days=3), end=first + dt.timedelta(days=3))
+        spoilt = [[999999, {"count": 1}]]
+        DailyCount.objects.filter(span=Span.MONTH, day=first).update(rows=spoilt)
+        same_as_live()
+        with clock.frozen(now + dt.timedelta(minutes=6)):
+            assert rollup_months() == 1
+            assert rollup_months() == 0
+        again = DailyCount.objects.filter(span=Span.MONTH, day=first).values_list("rows", flat=True)
+        assert len(again) == len(SOURCES) and spoilt not in list(again)
+        same_as_live()
         # And the count by hand agrees with what the summary gives.
         problems, expected, _ = check(national_scope(), None, Period.last(30), now)
         assert not problems, "\n".join(problems)

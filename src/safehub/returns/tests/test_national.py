@@ -213,5 +213,5 @@ def test_the_command_loads_and_reports(tmp_path: Path, capsys):
     assert "Loaded 40 notifications for 1 councils and 1 forces" in out
     assert Notification.objects.filter(force_code="COL").count() == 40
     # The national dashboard's daily summary is filled for the days loaded.
-    assert "Counted 8 days for the national dashboard's daily summary." in out
+    assert "Counted 8 days (0 whole months) for the national dashboard's daily summary." in out
     assert DailyCount.objects.exists()

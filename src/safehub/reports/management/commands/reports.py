@@ -18,7 +18,8 @@ def _date(text: str) -> dt.date:
 class Command(BaseCommand):
     help = (
         "The dashboard's daily summary: `safehub reports refresh [--from DATE] [--to DATE]` "
-        "counts again the national figures of each closed day (by default the last 366)."
+        "counts again the national figures of each closed day (by default the last 366), then "
+        "adds up the whole months whose days were counted again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", type=_date, help="last day (default yesterday)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from safehub.reports.rollup import rollup_refresh
+        from safehub.reports.rollup import rollup_months, rollup_refresh
 
         today = clock.now().astimezone(clock.LONDON).date()
         end = options["end"] or today - dt.timedelta(days=1)
@@ -41,7 +42,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"  counted up to {day} ({time.monotonic() - began:.0f} s)")
 
         done = rollup_refresh(start=start, end=end, progress=progress)
+        months = rollup_months()
         self.stdout.write(
             f"Counted {done} days ({start} to {min(end, today - dt.timedelta(days=1))}) "
-            f"in {time.monotonic() - began:.1f} s."
+            f"and added up {months} months in {time.monotonic() - began:.1f} s."
         )

@@ -109,9 +109,13 @@ class Command(BaseCommand):
         # The national dashboard reads each closed day's counts from its daily summary (the
         # worker keeps it; a loaded world has none yet).
         from safehub.core import clock
-        from safehub.reports.rollup import rollup_refresh
+        from safehub.reports.rollup import rollup_months, rollup_refresh
         from safehub.timescales.calendar import london_date
 
         last = london_date(until or clock.now()) - dt.timedelta(days=1)
         days = rollup_refresh(start=last - dt.timedelta(days=options["days"]), end=last)
-        self.stdout.write(f"Counted {days} days for the national dashboard's daily summary.")
+        months = rollup_months()
+        self.stdout.write(
+            f"Counted {days} days ({months} whole months) for the national dashboard's "
+            "daily summary."
+        )
