@@ -264,3 +264,27 @@ class Merge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merged} into {self.kept}"
+
+
+class RerateDue(models.Model):
+    """A notification whose people the index linked but whose contacts could not then be triaged
+    again with what the index showed (the re-rate failed and was rolled back; the links were
+    kept). The sweep tries again, the longest-waiting first, until it succeeds, so that a rating
+    the index shows to be too low does not stay low unnoticed; meanwhile the contact page says
+    the rating may be too low."""
+
+    notification = models.OneToOneField(
+        "intake.Notification", on_delete=models.CASCADE, related_name="rerate_due"
+    )
+    since = models.DateTimeField(help_text="When the first re-rate failed.")
+    attempts = models.PositiveIntegerField(default=1)
+    last_tried_at = models.DateTimeField(db_index=True)
+    last_error = models.CharField(
+        max_length=200, blank=True, help_text="The error's kind only: no values from the record."
+    )
+
+    class Meta:
+        ordering = ["last_tried_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Re-rate due for notification {self.notification_id} ({self.attempts} tries)"

@@ -22,6 +22,7 @@ merge is in scope when one of its two people is. Anything else is "not found", n
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -409,12 +410,26 @@ def person_records(person: Person, *, user: User | None) -> list[RecordView]:
     return [record_view(r) for r in records]
 
 
-def person_name(person: Person, *, user: User) -> str:
-    """What the newest record in the user's scope with a name calls the person."""
-    for view in person_records(person, user=user):
-        if view.given_names or view.family_name:
-            return view.name
-    return "No name recorded"
+def person_names(people: Iterable[Any], *, user: User) -> dict[Any, str]:
+    """What the newest record in the user's scope with a name calls each of these people (by
+    id), in one query."""
+    wanted = set(people)
+    names: dict[Any, str] = {}
+    if wanted:
+        rows = (
+            records_in_scope(user=user)
+            .filter(person_id__in=wanted)
+            .only("id", "person_id", "values", "seen_at")
+            .order_by("-seen_at", "id")
+        )
+        for record in rows:
+            values = record.values if isinstance(record.values, dict) else {}
+            name = " ".join(
+                str(values.get(key) or "") for key in ("given_names", "family_name")
+            ).strip()
+            if name and record.person_id not in names:
+                names[record.person_id] = " ".join(name.split())
+    return {person: names.get(person, "No name recorded") for person in wanted}
 
 
 @dataclass
@@ -438,13 +453,17 @@ _INVERSE = {
 
 
 def person_relationships(person: Person, *, user: User) -> list[RelationshipRow]:
-    rows: list[RelationshipRow] = []
-    visible = set(persons_in_scope(user=user).values_list("pk", flat=True))
-    found = (
+    """The person's relationships, newest first, each with the other person's name where the
+    user's scope holds them (a fixed number of queries, however many relationships)."""
+    found = list(
         Relationship.objects.filter(Q(from_person=person) | Q(to_person=person))
         .select_related("from_person", "to_person", "record__notification")
         .order_by("-seen_at", "id")
     )
+    others = {r.to_person_id if r.from_person_id == person.pk else r.from_person_id for r in found}
+    visible = set(persons_in_scope(user=user).filter(pk__in=others).values_list("pk", flat=True))
+    names = person_names(visible, user=user)
+    rows: list[RelationshipRow] = []
     for rel in found:
         if rel.from_person_id == person.pk:
             text, other = f"{rel.get_kind_display()} of", rel.to_person
@@ -453,12 +472,7 @@ def person_relationships(person: Person, *, user: User) -> list[RelationshipRow]
         shown = other.pk in visible
         rows.append(
             RelationshipRow(
-                rel,
-                text,
-                other,
-                person_name(other, user=user) if shown else "",
-                shown,
-                source_text(rel.record),
+                rel, text, other, names[other.pk] if shown else "", shown, source_text(rel.record)
             )
         )
     return rows

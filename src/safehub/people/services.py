@@ -63,6 +63,7 @@ from safehub.people.models import (
     Person,
     Relationship,
     RelationshipKind,
+    RerateDue,
     ReviewStatus,
     SourceKind,
     SourceRecord,
@@ -741,10 +742,14 @@ class SweepResult:
     batches: int = 0
     rerated: int = 0
     failed: int = 0
+    rerate_due: int = 0  # notifications whose re-rate failed, waiting for the next sweep
     more: bool = False  # stopped at `max_batches` with more waiting
 
     def __str__(self) -> str:
-        return f"{self.indexed} indexed, {self.rerated} contacts re-rated, {self.failed} failed"
+        text = f"{self.indexed} indexed, {self.rerated} contacts re-rated, {self.failed} failed"
+        if self.rerate_due:
+            text += f", {self.rerate_due} notifications waiting to be re-rated"
+        return text
 
 
 def _unindexed(*, since: dt.datetime | None, batch_size: int) -> list[Notification]:
@@ -833,7 +838,8 @@ def notifications_rerate(
     """After the index linked these notifications' people (the sweep, or intake "inline"):
     triage them again with what the index now shows (their contacts' ratings only go up:
     referrals/triage.py `triage_rerate_indexed`). In the caller's transaction; a fault here
-    leaves the ratings intake gave and the links made. Returns how many contacts were re-rated."""
+    leaves the ratings intake gave and the links made, and marks the notifications `RerateDue`
+    for the sweep to try again (`rerate_due_retry`). Returns how many contacts were re-rated."""
     # Referrals comes after people in the flow: imported here, when the sweep runs (as
     # people/history.py reads casework), so that importing people never imports referrals.
     from safehub.referrals.triage import triage_rerate_indexed
@@ -841,11 +847,80 @@ def notifications_rerate(
     try:
         with transaction.atomic():
             rerated = triage_rerate_indexed(items=[(n, body) for n, body, _ in items], now=now)
-    except Exception:
+    except Exception as exc:
         if settings.TESTING:
             raise
-        logger.exception("person index: contacts not re-rated after indexing")
+        logger.exception(
+            "person index: contacts of %d notifications not re-rated after indexing; the sweep "
+            "will try again",
+            len(items),
+        )
+        RerateDue.objects.bulk_create(
+            [
+                RerateDue(notification=n, since=now, last_tried_at=now, last_error=_error_kind(exc))
+                for n, _, _ in items
+            ],
+            ignore_conflicts=True,
+        )
         return 0
+    return sum(len(refs) for refs in rerated.values())
+
+
+def _error_kind(exc: BaseException) -> str:
+    """What is kept of an error: its kind, never its message (which may quote the record)."""
+    return f"{type(exc).__module__}.{type(exc).__qualname__}"[:200]
+
+
+def rerate_due_retry(*, now: dt.datetime, batch_size: int) -> tuple[int, int]:
+    """Triage again the notifications whose re-rate after indexing failed before `now`
+    (`RerateDue`), the longest untried first, at most `batch_size`, each in its own savepoint so
+    that one that still fails holds up none of the others (its mark stays, with one more attempt,
+    and goes to the back of the queue). A mark whose notification was erased since is dropped.
+    Returns (contacts re-rated, notifications still waiting to be re-rated)."""
+    from safehub.intake.models import Notification
+
+    with transaction.atomic():
+        due = RerateDue.objects.filter(last_tried_at__lt=now).order_by("last_tried_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        marks = {m.notification_id: m for m in due[:batch_size]}
+        if not marks:
+            return 0, RerateDue.objects.count()
+        notifications = list(
+            Notification.objects.filter(pk__in=list(marks), erased_at__isnull=True).order_by(
+                "received_at", "id"
+            )
+        )
+        done = set(marks) - {n.pk for n in notifications}  # erased since
+        rerated = 0
+        for item in _items(notifications):
+            try:
+                rerated += notifications_rerate_once(item=item, now=now)
+                done.add(item[0].pk)
+            except Exception as exc:
+                logger.exception(
+                    "person index: notification %s still not re-rated (try %d)",
+                    item[0].pk,
+                    marks[item[0].pk].attempts + 1,
+                )
+                marks[item[0].pk].last_error = _error_kind(exc)
+        RerateDue.objects.filter(notification_id__in=done).delete()
+        left = [m for key, m in marks.items() if key not in done]
+        for mark in left:
+            mark.attempts += 1
+            mark.last_tried_at = now
+        RerateDue.objects.bulk_update(left, ["attempts", "last_tried_at", "last_error"])
+    return rerated, RerateDue.objects.count()
+
+
+def notifications_rerate_once(
+    *, item: tuple[Notification, NotificationBody, list[Contact]], now: dt.datetime
+) -> int:
+    """One notification's re-rate in a savepoint, raising what fails (the retry keeps the mark)."""
+    from safehub.referrals.triage import triage_rerate_indexed
+
+    with transaction.atomic():
+        rerated = triage_rerate_indexed(items=[(item[0], item[1])], now=now)
     return sum(len(refs) for refs in rerated.values())
 
 
@@ -871,6 +946,8 @@ def _index_pending(
             break
     else:
         result.more = True
+    rerated, result.rerate_due = rerate_due_retry(now=now, batch_size=batch_size)
+    result.rerated += rerated
     return result
 
 
@@ -913,7 +990,8 @@ def people_index_sweep(
     notifications intake stored without indexing them (SAFEHUB_LINKAGE_AT_INTAKE = "worker"),
     oldest first, SAFEHUB_LINKAGE_SWEEP_BATCH at a time (one candidate query and one scoring pass
     per batch, each batch its own transaction), at most `max_batches` batches a sweep; then
-    re-rate their contacts where the index shows more than intake saw. A notification is indexed
+    re-rate their contacts where the index shows more than intake saw, and try again the re-rates
+    that failed before (`rerate_due_retry`). A notification is indexed
     once: one with records is never picked again. `since`: only notifications received since
     then (the worker's frequent sweeps; its first and hourly ones look at everything)."""
     from safehub.core import clock

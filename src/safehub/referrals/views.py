@@ -20,6 +20,7 @@ from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from safehub.meetings.models import StrategyDiscussion
 from safehub.people.history import contact_history
+from safehub.people.models import RerateDue
 from safehub.referrals.break_glass import (
     break_glass_hours,
     break_glass_purpose_text,
@@ -208,6 +209,13 @@ def _contact_page(
     # The child's history from the person index, scoped to the asker: what it showed in full
     # (and what only as "known to...") is recorded with the view.
     person_history = contact_history(contact=contact, fetched_by=user)  # type: ignore[arg-type]
+    # The index linked the notification's people but triage could not be run again with what it
+    # found (people/services.py rerate_due_retry keeps trying): the rating may be too low.
+    rerate_due = (
+        contact.notification_id is not None
+        and contact.status in (ContactStatus.RECEIVED, ContactStatus.SCREENING)
+        and RerateDue.objects.filter(notification_id=contact.notification_id).exists()
+    )
     detail["history"] = person_history.audit_detail()
     with transaction.atomic():
         audit_record(
@@ -269,6 +277,7 @@ def _contact_page(
         "review_form": (review_form or ReviewForm()) if can_review else None,
         "history": history,
         "person_history": person_history,
+        "rerate_due": rerate_due,
         "clocks": clocks,
         "can_reassign": grant is None
         and user_can(user, "contact.reassign")

@@ -10,6 +10,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from safehub.core.testing import example
 from safehub.intake.models import Channel
@@ -416,3 +417,67 @@ def test_the_sweep_never_lowers_a_rating(settings, alice):
         ["Officer graded the risk high"],
         due,
     )
+
+
+def test_a_rerate_that_fails_is_kept_said_on_the_contact_and_tried_again(
+    settings, alice, monkeypatch, client
+):
+    """A fault in the re-rate after indexing (as in production: logged, not raised) keeps the
+    links and marks the notification; the contact page warns that the rating may be too low; each
+    later sweep tries again, and once it succeeds the rating rises and the mark and warning go."""
+    from safehub.people.models import RerateDue
+    from safehub.referrals import triage
+
+    settings.SAFEHUB_LINKAGE_AT_INTAKE = "worker"
+    notification, contact, at = _amy_with_her_plan(alice, plan=True)
+    rerate = triage.triage_rerate_indexed
+
+    def broken(**kwargs):
+        raise RuntimeError("Amy Exampel, 11/06/2017")
+
+    monkeypatch.setattr(triage, "triage_rerate_indexed", broken)
+    settings.TESTING = False
+    first = people_index_sweep(now=at + dt.timedelta(seconds=5))
+    assert (first.indexed, first.rerated, first.rerate_due) == (1, 0, 1)
+    assert _records(notification)["C1"].person_id is not None  # the links are kept
+    mark = RerateDue.objects.get(notification=notification)
+    assert (mark.attempts, mark.since, mark.last_error) == (
+        1,
+        at + dt.timedelta(seconds=5),
+        "builtins.RuntimeError",  # the kind only: the message may quote the record
+    )
+    contact.refresh_from_db()
+    assert contact.rag == "amber"
+    client.force_login(alice)
+    page = client.get(reverse("referrals:contact_detail", args=[contact.pk])).content.decode()
+    assert 'id="rerate-due"' in page and "This rating may be too low" in page
+
+    second = people_index_sweep(now=at + dt.timedelta(seconds=10))
+    assert (second.indexed, second.rerated, second.rerate_due) == (0, 0, 1)
+    mark.refresh_from_db()
+    assert (mark.attempts, mark.last_tried_at) == (2, at + dt.timedelta(seconds=10))
+
+    monkeypatch.setattr(triage, "triage_rerate_indexed", rerate)
+    third = people_index_sweep(now=at + dt.timedelta(seconds=15))
+    assert (third.indexed, third.rerated, third.rerate_due) == (0, 1, 0)
+    assert not RerateDue.objects.exists()
+    contact.refresh_from_db()
+    assert contact.rag == "red" and any("protection plan" in r for r in contact.rag_reasons)
+    assert (
+        'id="rerate-due"'
+        not in client.get(reverse("referrals:contact_detail", args=[contact.pk])).content.decode()
+    )
+
+
+def test_a_rerate_mark_of_an_erased_notification_is_dropped(settings, alice):
+    from safehub.people.models import RerateDue
+
+    settings.SAFEHUB_LINKAGE_AT_INTAKE = "worker"
+    notification, _, at = _amy_with_her_plan(alice, plan=True)
+    people_index_sweep(now=at + dt.timedelta(seconds=5))
+    RerateDue.objects.create(
+        notification=notification, since=at, last_tried_at=at, last_error="builtins.RuntimeError"
+    )
+    type(notification).objects.filter(pk=notification.pk).update(erased_at=at)
+    assert people_index_sweep(now=at + dt.timedelta(seconds=10)).rerate_due == 0
+    assert not RerateDue.objects.exists()

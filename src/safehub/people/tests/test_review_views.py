@@ -123,6 +123,30 @@ def test_the_person_page_shows_records_relationships_and_merges_and_is_audited(a
     assert "Merge another person into this one" in client_for(mary).get(url).content.decode()
 
 
+def test_the_person_page_reads_a_fixed_number_of_queries_however_many_relatives(alice, amy):
+    """The relatives' names come in one read, not one per relationship."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def relative(n):
+        other = make_person()
+        record = make_record(other, given_names=f"Sib{n}", source_ref=f"S{n}")
+        make_relationship(other, amy, "sibling", record)
+
+    url = reverse("people:person_detail", args=[amy.pk])
+    client = client_for(alice)
+    relative(0)
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert "Sib0 Example" in client.get(url).content.decode()
+    for n in range(1, 6):
+        relative(n)
+    with CaptureQueriesContext(connection) as six:
+        text = client.get(url).content.decode()
+    assert all(f"Sib{n} Example" in text for n in range(6))
+    assert len(six) == len(one), [q["sql"] for q in six.captured_queries]
+
+
 def test_a_manager_merges_by_reference_after_a_check_page(mary, amy):
     duplicate = make_person()
     make_record(duplicate, source="LA344", source_ref="DUP", given_names="Aimee")
