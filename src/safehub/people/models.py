@@ -137,6 +137,12 @@ class SourceRecord(models.Model):
     linked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the retention job emptied the values, features and keys (the record "
+        "stays, for its person, relationships and merges, and is never matched again).",
+    )
 
     class Meta:
         ordering = ["seen_at", "id"]

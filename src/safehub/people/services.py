@@ -705,13 +705,14 @@ def records_rehash(
     columns = [*row_keys(values_row({}, record_id="", source="")), "features"]
     fields = ("id", "source", "source_ref", "values", *columns)
     if not force:
-        sample = list(SourceRecord.objects.order_by("id").only(*fields)[:REHASH_SAMPLE])
+        kept = SourceRecord.objects.filter(erased_at__isnull=True)
+        sample = list(kept.order_by("id").only(*fields)[:REHASH_SAMPLE])
         if not _stale(sample):
             return None
     changed = 0
     last = None
     while True:
-        query = SourceRecord.objects.order_by("id")
+        query = SourceRecord.objects.filter(erased_at__isnull=True).order_by("id")
         if last is not None:
             query = query.filter(id__gt=last)
         batch = list(query.only(*fields)[:batch_size])
@@ -1188,7 +1189,8 @@ class ExportedIndex:
 def index_export(
     *, batch_size: int, progress: Callable[[int], None] | None = None
 ) -> ExportedIndex:
-    """Every record of the index as its model row, `batch_size` at a time in key order.
+    """Every record of the index as its model row (but those the retention job emptied),
+    `batch_size` at a time in key order.
 
     Read with plain SQL (no model instance a record) and decrypted here; the stored features are
     JSON, parsed into columns by DuckDB (`json_transform`) rather than one Python dict a record.
@@ -1215,12 +1217,14 @@ def index_export(
         with connection.cursor() as cursor:
             if last is None:
                 cursor.execute(
-                    f"SELECT {columns} FROM {table} ORDER BY id LIMIT %s",  # noqa: S608
+                    f"SELECT {columns} FROM {table} WHERE erased_at IS NULL "  # noqa: S608
+                    "ORDER BY id LIMIT %s",
                     [batch_size],
                 )
             else:
                 cursor.execute(
-                    f"SELECT {columns} FROM {table} WHERE id > %s ORDER BY id LIMIT %s",  # noqa: S608
+                    f"SELECT {columns} FROM {table} WHERE erased_at IS NULL "  # noqa: S608
+                    "AND id > %s ORDER BY id LIMIT %s",
                     [last, batch_size],
                 )
             batch = cursor.fetchall()
@@ -1348,7 +1352,7 @@ def index_relink(
     result = RunResult()
     start = time.perf_counter()
     result.indexed = notifications_unindexed(now=now)
-    total = SourceRecord.objects.count()
+    total = SourceRecord.objects.filter(erased_at__isnull=True).count()
     result.records = total
     tick("rehash", 0, total)
     rehashed = records_rehash(

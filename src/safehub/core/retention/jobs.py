@@ -24,6 +24,8 @@ from safehub.meetings.models import (
     Participant,
     StrategyDiscussion,
 )
+from safehub.people.index import row_keys, values_row
+from safehub.people.models import LinkReview, ReviewStatus, SourceKind, SourceRecord
 from safehub.referrals.models import Contact, ContactStatus, ContactStatusChange, Decision, SignOff
 from safehub.risk.models import MaracReferral, MaracStatus
 
@@ -147,6 +149,32 @@ def _notifications_anonymise(ids: list[Any], now: dt.datetime) -> dict[str, int]
     keys, _ = PersonKey.objects.filter(notification_id__in=ids).delete()
     Notification.objects.filter(pk__in=ids).update(erased_at=now)
     return {"versions": versions, "person_keys_deleted": keys}
+
+
+def _records_due(rule: Rule, now: dt.datetime) -> QuerySet[SourceRecord]:
+    """Index records whose notification (or, for a manual contact's child, whose contact) is
+    anonymised, and partner files' records said at or before the cutoff."""
+    return SourceRecord.objects.filter(erased_at__isnull=True).filter(
+        Q(notification__erased_at__isnull=False)
+        | Q(notification__isnull=True, contact__erased_at__isnull=False)
+        | Q(source_kind=SourceKind.PARTNER_FILE, seen_at__lte=rule.cutoff(now))
+    )
+
+
+def _records_anonymise(ids: list[Any], now: dt.datetime) -> dict[str, int]:
+    # Encrypted columns are written through the model (one value each), the rest in bulk.
+    records = list(SourceRecord.objects.filter(pk__in=ids).only("pk", "values", "features"))
+    for record in records:
+        record.values, record.features = {}, {}
+    SourceRecord.objects.bulk_update(records, ["values", "features"])
+    empty = row_keys(values_row({}, record_id="", source=""))
+    SourceRecord.objects.filter(pk__in=ids).update(**empty, erased_at=now)
+    reviews = LinkReview.objects.filter(record_id__in=ids, status=ReviewStatus.OPEN).update(
+        status=ReviewStatus.SUPERSEDED,
+        decided_at=now,
+        reason="The record's details were removed under the retention policy.",
+    )
+    return {"reviews_closed": reviews}
 
 
 def _discussions_due(rule: Rule, now: dt.datetime) -> QuerySet[StrategyDiscussion]:
@@ -278,6 +306,8 @@ JOBS: dict[str, Job] = {
     "contact_referral": Job(Contact, _contacts_referral, _contacts_anonymise),
     # After the contacts: a notification whose last contacts this run anonymises goes too.
     "notification": Job(Notification, _notifications_due, _notifications_anonymise),
+    # After the notifications and contacts: their records in the person index go with them.
+    "person_record": Job(SourceRecord, _records_due, _records_anonymise),
     # After the contacts too: a discussion whose last children this run anonymises goes too.
     "strategy_discussion": Job(StrategyDiscussion, _discussions_due, _discussions_anonymise),
     "encompass_notice": Job(EncompassNotice, _notices_due, _notices_anonymise),

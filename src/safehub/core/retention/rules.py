@@ -88,6 +88,19 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         years=6,
     ),
     Rule(
+        "person_record",
+        record="Person index record: what a notification, a contact or a partner's file said of "
+        "a person, and its matching keys",
+        counted_from="a notification's or contact's record: once that notification or contact "
+        "is anonymised; a partner file's record: the day the file said it",
+        action=Act.ANONYMISE,
+        does="values, compared features, matching keys and keyed hashes → empty (never matched "
+        "again), open reviews of it → no longer apply; its person, source, role, relationships, "
+        "merges and how it was linked kept",
+        basis="follows its notification or contact; " + ASSUMED + " for a partner file's record",
+        years=6,
+    ),
+    Rule(
         "strategy_discussion",
         record="Strategy discussion: the people asked about, the agencies' answers, the risks "
         "found, the reasons and notes",

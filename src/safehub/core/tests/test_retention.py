@@ -308,6 +308,23 @@ def _discussion_erased(d) -> bool:
     return True
 
 
+def _partner_record(worker, at):
+    from safehub.people.tests.review_factory import make_record
+
+    return make_record(seen_at=at, nhs_number="943 476 5919")
+
+
+def _record_erased(record) -> bool:
+    """Emptied: no value, feature, key or hash left that names or finds the person."""
+    if not erased(record):
+        return False
+    assert (record.values, record.features) == ({}, {})
+    assert (record.given_name, record.family_name, record.name_pair, record.postcode) == ("",) * 4
+    assert (record.dob, record.dob_y, record.dob_md) == (None,) * 3
+    assert (record.address_key, record.nhs_key, record.upn_key) == ("",) * 3
+    return True
+
+
 def _idempotency_key(worker, at):
     return IdempotencyKey.objects.create(
         force_code="MSP", key=f"k{next(_refs)}", body_sha256="0" * 64,
@@ -325,6 +342,7 @@ BOUNDARIES: dict[str, tuple[Callable[[User, dt.datetime], Any], Callable[[Any], 
     ),
     "marac_referral": (_marac_made, erased),
     "strategy_discussion": (_discussion, _discussion_erased),
+    "person_record": (_partner_record, _record_erased),
     "outbox_sent": (lambda w, at: message(status=OutboxStatus.SENT, sent_at=at), erased),
     "outbox_dead": (lambda w, at: message(status=OutboxStatus.DEAD, created_at=at), erased),
     "signin_failure": (
@@ -495,6 +513,66 @@ def test_a_notification_waits_for_every_contact_then_loses_its_bodies_and_keys(n
     assert json.loads(bytes(version.body)) == {}
     assert not PersonKey.objects.filter(notification=n).exists()
     assert (n.force_code, n.received_at, n.child_count) == ("MSP", long_ago, 0)
+
+
+def test_index_records_follow_their_notification_and_contact_and_leave_the_index(now, worker):
+    """A notification's and a manual contact's records are emptied in the run that anonymises
+    them, not before; an open review of one no longer applies; the person, the relationship and
+    how each was linked stay; `linkage run`'s export and matching no longer see them."""
+    from safehub.people.index import row_keys, values_row
+    from safehub.people.matching import candidates_fetch
+    from safehub.people.models import LinkReview, Relationship, ReviewStatus, SourceKind
+    from safehub.people.services import index_export
+    from safehub.people.tests.review_factory import (
+        make_person,
+        make_record,
+        make_relationship,
+        make_review,
+    )
+
+    long_ago = years_before(NOW, 30)
+    n = notification(long_ago)
+    kept_contact = closed_contact(worker, NOW)  # closed today: kept
+    open_contact = closed_contact(worker, long_ago, notification=n)
+    amy = make_person()
+    told = make_record(
+        amy, source_kind=SourceKind.NOTIFICATION, notification=n, contact=open_contact,
+        seen_at=long_ago,
+    )  # fmt: skip
+    mum = make_record(
+        given_names="Jane", dob="1990-01-01", source_kind=SourceKind.NOTIFICATION,
+        notification=n, role="victim", seen_at=long_ago,
+    )  # fmt: skip
+    relationship = make_relationship(mum.person, amy, "parent", mum)
+    manual = make_record(
+        amy, source_kind=SourceKind.CONTACT, contact=kept_contact, seen_at=long_ago
+    )
+    review = make_review(make_record(source_ref="ROLL-1"), amy, probability=0.9)
+    review_of_told = make_review(told, make_person(), probability=0.9)
+    assert len(index_export(batch_size=100).ids) == 4
+    keys = row_keys(values_row(mum.values, record_id="new", source="MSP"))
+
+    def found_mum() -> bool:
+        [found] = candidates_fetch([keys], groups=[None])
+        return mum.pk in {c.record_id for c in found}
+
+    assert found_mum()
+
+    report = retention_run(force=True)
+    assert erased(open_contact) and erased(n)
+    assert _record_erased(told) and _record_erased(mum)
+    assert not erased(manual) and not erased(review.record)
+    assert report.count("person_record") == 2
+    assert told.person_id == amy.pk and told.source_ref and told.link_method
+    assert Relationship.objects.filter(pk=relationship.pk).exists()
+    review_of_told.refresh_from_db()
+    assert review_of_told.status == ReviewStatus.SUPERSEDED
+    assert "retention" in review_of_told.reason
+    assert LinkReview.objects.get(pk=review.pk).status == ReviewStatus.OPEN
+
+    exported = index_export(batch_size=100)
+    assert set(exported.ids) == {manual.pk, review.record.pk}
+    assert not found_mum()
 
 
 def test_a_notification_that_opened_no_contact_goes_6_years_after_receipt(now):
@@ -723,14 +801,23 @@ def test_a_received_notification_is_anonymised_whole_and_nothing_protected_is_de
         Notification, NotificationVersion, Contact, Decision, ContactStatusChange, Clock,
         EncompassNotice, OutboxMessage, MaracReferral,
     )  # fmt: skip
+    from safehub.people.models import SourceRecord
+    from safehub.people.services import people_index_sweep
+
+    assert people_index_sweep().indexed == 1  # everyone it names is in the person index
+    models = (*models, SourceRecord)
     rows = {m: m.objects.count() for m in models}
     assert rows[EncompassNotice] and rows[OutboxMessage] and rows[MaracReferral]
+    assert rows[SourceRecord] >= 3
     assert PersonKey.objects.exists() and IdempotencyKey.objects.exists()
 
     with clock.frozen(years_before(clock.now(), -30)):
         report = retention_run()
         assert {m: m.objects.count() for m in models} == rows  # nothing PROTECTed was deleted
-        for m in (Notification, NotificationVersion, Contact, EncompassNotice, MaracReferral):
+        for m in (
+            Notification, NotificationVersion, Contact, EncompassNotice, MaracReferral,
+            SourceRecord,
+        ):  # fmt: skip
             assert not m.objects.filter(erased_at__isnull=True).exists(), m
         assert not OutboxMessage.objects.filter(erased_at__isnull=True).exists()
         assert not PersonKey.objects.exists() and not IdempotencyKey.objects.exists()
@@ -743,6 +830,10 @@ def test_a_received_notification_is_anonymised_whole_and_nothing_protected_is_de
         assert page.status_code == 200
         text = page.content.decode()
         assert "removed under the retention policy" in text
+        assert "Amy" not in text and "Jane" not in text and "CH41 6AB" not in text
+        amy = SourceRecord.objects.get(contact=contact).person
+        text = client.get(reverse("people:person_detail", args=[amy.pk])).content.decode()
+        assert "Details removed under the retention policy" in text
         assert "Amy" not in text and "Jane" not in text and "CH41 6AB" not in text
         response = client.get(
             f"/api/v1/notifications/MSP/{n.incident_reference}",

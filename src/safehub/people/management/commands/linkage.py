@@ -239,7 +239,8 @@ class Command(BaseCommand):
         from safehub.people.services import index_digest
 
         rows = list(
-            SourceRecord.objects.order_by("id")
+            SourceRecord.objects.filter(erased_at__isnull=True)
+            .order_by("id")
             .values_list("id", "source", "values")
             .iterator(chunk_size=5000)
         )
