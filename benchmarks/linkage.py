@@ -467,12 +467,7 @@ def main() -> None:
             here["load"] = {**json.loads(out.read_text()), "peak_rss_mb": round(rss)}
             print(f"  {here['load']}", flush=True)
             print(f"[{name}] real-time matching of {args.samples} new people...", flush=True)
-            out = work / f"{name}-latency.json"
-            timed([sys.executable, __file__, "--worker", "latency", str(paths["samples"]),
-                   str(paths["samples_truth"]), str(out)], env)  # fmt: skip
-            latency = json.loads(out.read_text())
-            latency["scores"] = realtime_scores(latency["quality"])
-            here["realtime"] = latency
+            latency = here["realtime"] = realtime(paths, work / f"{name}-latency.json", env)
             print(f"  {latency}", flush=True)
             if name in args.run_on:
                 print(f"[{name}] safehub linkage run...", flush=True)
@@ -494,11 +489,7 @@ def main() -> None:
                 timed([sys.executable, __file__, "--worker", "plain", str(paths["index"]),
                        str(paths["index"]), str(out)], env)  # fmt: skip
                 trained = json.loads(out.read_text())
-                out = work / f"{name}-plain-latency.json"
-                timed([sys.executable, __file__, "--worker", "latency", str(paths["samples"]),
-                       str(paths["samples_truth"]), str(out)], env)  # fmt: skip
-                plain = json.loads(out.read_text())
-                plain["scores"] = realtime_scores(plain["quality"])
+                plain = realtime(paths, work / f"{name}-plain-latency.json", env)
                 plain["model"] = trained
                 here["realtime_plain_splink"] = plain
                 print(f"  {plain}", flush=True)
@@ -525,6 +516,16 @@ def main() -> None:
     args.results.write_text(json.dumps(results, indent=2) + "\n")
     report(results)
     print(f"Written to {args.results}")
+
+
+def realtime(paths: dict[str, Path], out: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The new people matched in real time by a worker process against the index (with the
+    active model), and the precision, recall and F1 of its links."""
+    timed([sys.executable, __file__, "--worker", "latency", str(paths["samples"]),
+           str(paths["samples_truth"]), str(out)], env)  # fmt: skip
+    result: dict[str, Any] = json.loads(out.read_text())
+    result["scores"] = realtime_scores(result["quality"])
+    return result
 
 
 def targets(results: dict[str, Any]) -> dict[str, Any]:
