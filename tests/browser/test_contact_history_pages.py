@@ -66,3 +66,30 @@ def test_a_worker_reads_the_childs_history_on_her_contact(
     page.wait_for_url(CONTACT_URL)
     assert page.get_by_role("heading", level=1).inner_text() == "Aimee Exampel"
     assert_accessible(page)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_whose_re_rate_failed_warns_above_its_rating(
+    page,
+    live_server,
+    assert_accessible,
+    alice,
+    amy,  # noqa: F811
+):
+    """The index linked Amy's people but triage could not be run again with what it found: until
+    the sweep's retry succeeds, her contact says the rating may be too low."""
+    from safehub.core import clock
+    from safehub.people.models import RerateDue
+
+    RerateDue.objects.create(
+        notification=amy["now"], since=clock.now(), last_tried_at=clock.now(), last_error="x.Y"
+    )
+    sign_in(page, assert_accessible, "alice")
+    page.get_by_role("link", name="Amy Example", exact=True).click()
+    page.wait_for_url(CONTACT_URL)
+    warning = page.locator("#rerate-due")
+    assert "This rating may be too low" in warning.inner_text()
+    # It sits under the Rating heading, before the rating itself.
+    rating = page.get_by_role("heading", name="Rating", exact=True)
+    assert rating.bounding_box()["y"] < warning.bounding_box()["y"]
+    assert_accessible(page)
