@@ -265,6 +265,7 @@ def worker_plain_model(records: Path, _unused: Path, out: Path) -> None:
     --baseline` trains them, on the first PLAIN_TRAINING records of the index, stored as the
     active model: real-time matching then scores with them, on the same path."""
     django_setup()
+    import pyarrow as pa
     from splink import DuckDBAPI, Linker
 
     from safehub.core import clock
@@ -279,7 +280,9 @@ def worker_plain_model(records: Path, _unused: Path, out: Path) -> None:
     linker = Linker(model.register_rows(DuckDBAPI(), rows), model.baseline_settings())
     model.train(linker, record_count=len(rows), floor=False)
     document: dict[str, Any] = {"splink_settings": linker.misc.save_model_to_json()}
-    document["term_frequencies"] = term_frequencies(document, rows)
+    document["term_frequencies"] = term_frequencies(
+        document, pa.Table.from_pylist(rows, schema=model.SCHEMA)
+    )
     stored = linkage_model_store(
         document=document,
         trained_on={"records": len(rows), "from": "plain Splink comparisons (benchmark)"},

@@ -559,8 +559,18 @@ def baseline_settings() -> SettingsCreator:
 
 def register_rows(db_api: DuckDBAPI, rows: list[dict[str, Any]], name: str = "people") -> Any:
     """Model rows as a Splink table, with the flags of the broad blocking rules."""
-    table = block_flags_arrow(pa.Table.from_pylist(rows, schema=SCHEMA))
-    return db_api.register(table, dataset_display_name=name)
+    return register_table(db_api, pa.Table.from_pylist(rows, schema=SCHEMA), name)
+
+
+def register_table(db_api: DuckDBAPI, table: pa.Table, name: str = "people") -> Any:
+    """An Arrow table of model rows (`SCHEMA`) as a Splink table, with the broad rules' flags."""
+    return db_api.register(block_flags_arrow(table), dataset_display_name=name)
+
+
+def table_columns_present(table: pa.Table) -> set[str]:
+    """The columns of an Arrow table of model rows that have a value in at least one row
+    (`features.columns_present` for a table)."""
+    return {name for name in table.column_names if table[name].null_count < table.num_rows}
 
 
 def train(linker: Linker, *, record_count: int, seed: int = 42, floor: bool = True) -> None:

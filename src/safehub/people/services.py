@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import uuid
@@ -596,9 +597,12 @@ def partner_file_load(
 # --- The model ----------------------------------------------------------------------------------
 
 
-def term_frequencies(document: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+def term_frequencies(document: dict[str, Any], table: Any) -> dict[str, Any]:
     """The term frequencies of the columns the model adjusts for (Splink's: each value's share of
-    the records that have one). Values seen once are left out: `default` stands for them."""
+    the records that have one), counted in `table` (an Arrow table of model rows, model.SCHEMA).
+    Values seen once are left out: `default` stands for them."""
+    import pyarrow.compute as pc
+
     columns = sorted(
         {
             level["tf_adjustment_column"]
@@ -609,11 +613,12 @@ def term_frequencies(document: dict[str, Any], rows: list[dict[str, Any]]) -> di
     )
     out = {}
     for column in columns:
-        counts: dict[str, int] = {}
-        for row in rows:
-            value = row.get(column)
-            if value is not None:
-                counts[str(value)] = counts.get(str(value), 0) + 1
+        if column not in table.column_names:
+            continue
+        counts = {
+            str(item["values"]): item["counts"]
+            for item in pc.value_counts(table[column].drop_null()).to_pylist()
+        }
         total = sum(counts.values())
         if not total:
             continue
@@ -647,11 +652,25 @@ def linkage_model_store(
     return stored
 
 
-def index_digest(records: Iterable[tuple[Any, dict[str, Any]]]) -> str:
-    """SHA-256 of what training read from the index: each record's id and identity values."""
+def index_digest(exported: ExportedIndex) -> str:
+    """SHA-256 of what training read from the index: each record's id, then the model rows
+    (the Arrow table, serialised), so that the same index gives the same digest."""
+    import pyarrow as pa
+
     digest = hashlib.sha256()
-    for record_id, values in records:
-        digest.update(json.dumps([str(record_id), _identity(values)]).encode())
+    for record_id in exported.ids:
+        digest.update(str(record_id).encode() + b"\n")
+
+    class Hashing(io.RawIOBase):  # a sink that hashes what is written, keeping none of it
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            digest.update(data)
+            return len(data)
+
+    with pa.ipc.new_stream(pa.PythonFile(Hashing(), mode="w"), exported.table.schema) as out:
+        out.write_table(exported.table)
     return digest.hexdigest()
 
 

@@ -1,6 +1,7 @@
 """`safehub linkage load`, `run` and `train` against the person index."""
 
 import csv
+import json
 import datetime as dt
 
 import pytest
@@ -164,6 +165,20 @@ def test_train_stores_a_version_with_what_it_was_trained_on(people, tmp_path):
     latest = LinkageModel.objects.first()
     assert latest.version == 2 and latest.trained_on["from"] == "person index"
     assert out.is_file() and active_model().version == 2
+    # The index's records are the file's: the same counts of the same values.
+    assert latest.trained_on["records"] == 1500
+    assert latest.document["term_frequencies"] == stored.document["term_frequencies"]
+    # The digest is of what was read: the same index, the same digest; a record erased under
+    # the retention policy is not read, and the digest changes.
+    again = tmp_path / "again.json"
+    call_command("linkage", "train", "--no-store", "-o", again)
+    assert json.loads(again.read_text())["trained"]["sha256"] == latest.trained_on["sha256"]
+    SourceRecord.objects.filter(pk=SourceRecord.objects.order_by("pk").first().pk).update(
+        erased_at=dt.datetime(2032, 1, 1, tzinfo=dt.UTC)
+    )
+    call_command("linkage", "train", "--no-store", "-o", again)
+    trained = json.loads(again.read_text())["trained"]
+    assert trained["records"] == 1499 and trained["sha256"] != latest.trained_on["sha256"]
 
 
 @pytest.mark.parametrize("kept", ["first", "second"])

@@ -185,7 +185,10 @@ class Command(BaseCommand):
     def _train(self, options: dict[str, Any]) -> None:
         import datetime as dt
 
+        import pyarrow as pa
+
         from safehub.core import clock
+        from safehub.people import model
         from safehub.people.evaluation import train_model, write_model
         from safehub.people.features import model_rows
         from safehub.people.services import linkage_model_store, term_frequencies
@@ -194,11 +197,12 @@ class Command(BaseCommand):
         if path is not None:
             parsed = self._read(path)
             document = train_model(parsed, source_path=path)
+            table = pa.Table.from_pylist(model_rows(parsed.records), schema=model.SCHEMA)
             what = f"{len(parsed.records)} records of {path}"
         else:
-            parsed, document = self._train_on_index()
-            what = f"{len(parsed.records)} records of the person index"
-        document["term_frequencies"] = term_frequencies(document, model_rows(parsed.records))
+            table, document = self._train_on_index()
+            what = f"{table.num_rows} records of the person index"
+        document["term_frequencies"] = term_frequencies(document, table)
         trained = document["trained"]
         trained_on = {
             "records": trained["records"],
@@ -226,48 +230,39 @@ class Command(BaseCommand):
             raise CommandError("--no-store needs -o FILE: the model would go nowhere")
         self.stdout.write("; ".join(done) + ".")
 
-    def _train_on_index(self) -> tuple[ParsedRecords, dict[str, Any]]:
+    def _train_on_index(self) -> tuple[Any, dict[str, Any]]:
+        """The model trained on the index's records as `linkage run` reads them (their stored
+        model rows, in an Arrow table: no Python object a record); with the table, for the term
+        frequencies."""
         import datetime as dt
 
         import splink
         from splink import DuckDBAPI, Linker
 
         from safehub.people import model
-        from safehub.people.features import columns_present, model_rows
-        from safehub.people.index import person_record
-        from safehub.people.models import SourceRecord
-        from safehub.people.services import index_digest
+        from safehub.people.services import index_digest, index_export
 
-        rows = list(
-            SourceRecord.objects.filter(erased_at__isnull=True)
-            .order_by("id")
-            .values_list("id", "source", "values")
-            .iterator(chunk_size=5000)
-        )
-        if len(rows) < 2:
+        exported = index_export(batch_size=10_000)
+        table = exported.table
+        if table.num_rows < 2:
             raise CommandError(
                 "the person index has fewer than two records: train on a file with --records"
             )
-        parsed = ParsedRecords(
-            records=[person_record(v, record_id=str(i), source=s) for i, s, v in rows]
-        )
-        model_rows_ = model_rows(parsed.records)
-        db_api = DuckDBAPI()
         linker = Linker(
-            model.register_rows(db_api, model_rows_),
-            model.safehub_settings(retain_columns=True, columns=columns_present(model_rows_)),
+            model.register_table(DuckDBAPI(), table),
+            model.safehub_settings(retain_columns=True, columns=model.table_columns_present(table)),
             log_level=None,
         )
-        model.train(linker, record_count=len(parsed.records))
-        return parsed, {
+        model.train(linker, record_count=table.num_rows)
+        return table, {
             "format": model.MODEL_FORMAT,
             "version": model.MODEL_VERSION,
             "trained": {
                 "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "records": len(parsed.records),
+                "records": table.num_rows,
                 "source": "person index",
-                "sha256": index_digest((i, v) for i, _, v in rows),
-                "sources": sorted({s for _, s, _ in rows}),
+                "sha256": index_digest(exported),
+                "sources": sorted({source for source, _ in exported.refs}),
                 "splink": splink.__version__,
             },
             "splink_settings": linker.misc.save_model_to_json(),
