@@ -1,8 +1,8 @@
 """`safehub linkage load`, `run` and `train` against the person index."""
 
 import csv
-import json
 import datetime as dt
+import json
 
 import pytest
 from django.core.management import CommandError, call_command
