@@ -860,13 +860,8 @@ def notifications_rerate(
     referrals/triage.py `triage_rerate_indexed`). In the caller's transaction; a fault here
     leaves the ratings intake gave and the links made, and marks the notifications `RerateDue`
     for the sweep to try again (`rerate_due_retry`). Returns how many contacts were re-rated."""
-    # Referrals comes after people in the flow: imported here, when the sweep runs (as
-    # people/history.py reads casework), so that importing people never imports referrals.
-    from safehub.referrals.triage import triage_rerate_indexed
-
     try:
-        with transaction.atomic():
-            rerated = triage_rerate_indexed(items=[(n, body) for n, body, _ in items], now=now)
+        return _rerate(items, now)
     except Exception as exc:
         if settings.TESTING:
             raise
@@ -883,6 +878,19 @@ def notifications_rerate(
             ignore_conflicts=True,
         )
         return 0
+
+
+def _rerate(
+    items: list[tuple[Notification, NotificationBody, list[Contact]]], now: dt.datetime
+) -> int:
+    """`triage_rerate_indexed` for these notifications in a savepoint, raising what fails;
+    returns how many contacts were re-rated."""
+    # Referrals comes after people in the flow: imported here, when the sweep runs (as
+    # people/history.py reads casework), so that importing people never imports referrals.
+    from safehub.referrals.triage import triage_rerate_indexed
+
+    with transaction.atomic():
+        rerated = triage_rerate_indexed(items=[(n, body) for n, body, _ in items], now=now)
     return sum(len(refs) for refs in rerated.values())
 
 
@@ -915,7 +923,7 @@ def rerate_due_retry(*, now: dt.datetime, batch_size: int) -> tuple[int, int]:
         rerated = 0
         for item in _items(notifications):
             try:
-                rerated += notifications_rerate_once(item=item, now=now)
+                rerated += _rerate([item], now)
                 done.add(item[0].pk)
             except Exception as exc:
                 logger.exception(
@@ -931,17 +939,6 @@ def rerate_due_retry(*, now: dt.datetime, batch_size: int) -> tuple[int, int]:
             mark.last_tried_at = now
         RerateDue.objects.bulk_update(left, ["attempts", "last_tried_at", "last_error"])
     return rerated, RerateDue.objects.count()
-
-
-def notifications_rerate_once(
-    *, item: tuple[Notification, NotificationBody, list[Contact]], now: dt.datetime
-) -> int:
-    """One notification's re-rate in a savepoint, raising what fails (the retry keeps the mark)."""
-    from safehub.referrals.triage import triage_rerate_indexed
-
-    with transaction.atomic():
-        rerated = triage_rerate_indexed(items=[(item[0], item[1])], now=now)
-    return sum(len(refs) for refs in rerated.values())
 
 
 def _index_pending(
