@@ -102,6 +102,9 @@ def test_a_manager_merges_two_people_and_undoes_it(page, assert_accessible, mary
     page.goto(f"/people/{amy.pk}/")
     assert page.get_by_role("heading", level=1).inner_text() == "Amy Example"
     assert "No merge" in page.locator("main").inner_text()
+    addresses = page.get_by_role("table", name="Addresses over time")
+    assert "1 Example St" in addresses.inner_text()
+    assert page.get_by_role("heading", name="Identifiers").is_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Merge another person into this one").click()

@@ -479,6 +479,68 @@ def person_relationships(person: Person, *, user: User) -> list[RelationshipRow]
 
 
 @dataclass
+class AddressRow:
+    """One address the person's records give, with when it was first and last said and by
+    which sources."""
+
+    address: str
+    postcode: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    sources: list[str]
+
+
+@dataclass
+class IdentifierRow:
+    label: str  # "NHS number"...
+    masked: str
+    sources: list[str]
+
+
+def source_names(records: list[RecordView]) -> dict[str, str]:
+    """Each record's source by name where it is an agency's code ("MSP": "Merseyside Police"),
+    else as it is (a partner file's name), in one query."""
+    codes = {v.record.source for v in records}
+    names = dict(Agency.objects.filter(code__in=codes).values_list("code", "name"))
+    return {code: names.get(code, code) for code in codes}
+
+
+def person_addresses(records: list[RecordView], names: dict[str, str]) -> list[AddressRow]:
+    """The addresses the records give over time, the most recently given first: records giving
+    the same address (letter case, spacing and the postcode's space aside) are one row, its
+    sources in alphabetical order."""
+    rows: dict[tuple[str, str], AddressRow] = {}
+    for view in sorted(records, key=lambda v: v.record.seen_at):
+        if not (view.address or view.postcode):
+            continue
+        key = (" ".join(view.address.lower().split()), view.postcode.replace(" ", "").upper())
+        seen, source = view.record.seen_at, names[view.record.source]
+        row = rows.get(key)
+        if row is None:
+            rows[key] = AddressRow(view.address, view.postcode, seen, seen, [source])
+            continue
+        row.last_seen = seen
+        if source not in row.sources:
+            row.sources.append(source)
+    for row in rows.values():
+        row.sources.sort()
+    return sorted(rows.values(), key=lambda r: r.last_seen, reverse=True)
+
+
+def person_identifiers(records: list[RecordView], names: dict[str, str]) -> list[IdentifierRow]:
+    """Each identifier the records give (masked), once, with the sources that gave it."""
+    rows: dict[tuple[str, str], IdentifierRow] = {}
+    for view in records:
+        for label, masked in view.identifiers:
+            row = rows.setdefault((label, masked), IdentifierRow(label, masked, []))
+            if names[view.record.source] not in row.sources:
+                row.sources.append(names[view.record.source])
+    for row in rows.values():
+        row.sources.sort()
+    return list(rows.values())
+
+
+@dataclass
 class PersonPage:
     person: Person
     name: str
@@ -486,6 +548,8 @@ class PersonPage:
     relationships: list[RelationshipRow]
     merges: list[Merge]
     reviews: list[LinkReview] = field(default_factory=list)
+    addresses: list[AddressRow] = field(default_factory=list)
+    identifiers: list[IdentifierRow] = field(default_factory=list)
 
 
 def person_page(*, user: User, person: Person) -> PersonPage:
@@ -502,8 +566,16 @@ def person_page(*, user: User, person: Person) -> PersonPage:
         .order_by("-match_probability", "created_at", "id")
     )
     name = next((v.name for v in records if v.given_names or v.family_name), "No name recorded")
+    names = source_names(records)
     return PersonPage(
-        person, name, records, person_relationships(person, user=user), merges, reviews
+        person,
+        name,
+        records,
+        person_relationships(person, user=user),
+        merges,
+        reviews,
+        person_addresses(records, names),
+        person_identifiers(records, names),
     )
 
 

@@ -123,6 +123,33 @@ def test_the_person_page_shows_records_relationships_and_merges_and_is_audited(a
     assert "Merge another person into this one" in client_for(mary).get(url).content.decode()
 
 
+def _section(text: str, element_id: str, end: str) -> str:
+    start = text.index(f'id="{element_id}"')
+    return text[start : text.index(end, start)]
+
+
+def test_the_person_page_gives_addresses_over_time_and_identifiers(alice, amy):
+    """Amy's two records at 1 Example Street are one address, given by both sources; a month
+    later Wirral records her at a new address, which comes first. Her NHS number is shown
+    masked, once, with who gave it."""
+    make_record(
+        amy, source="LA344", source_ref="CSC-9", line1="9 New Road", postcode="ch62 3aa",
+        seen_at=T0 + dt.timedelta(days=30),
+    )  # fmt: skip
+    text = client_for(alice).get(reverse("people:person_detail", args=[amy.pk])).content.decode()
+    addresses = _section(text, "addresses", "</table>")
+    rows = addresses.split('<tr class="govuk-table__row">')[2:]
+    assert len(rows) == 2
+    assert "9 New Road" in rows[0] and "24 Dec 2026" in rows[0] and "Wirral" in rows[0]
+    assert "1 Example Street, Birkenhead" in rows[1] and "CH41 1AA" in rows[1]
+    assert rows[1].count("24 Nov 2026") == 2  # first and last given the same day
+    # Both sources, by name:
+    assert "Birkenhead St Mary&#x27;s Primary School, Wirral children&#x27;s services" in rows[1]
+    identifiers = _section(text, "identifiers", "</dl>")
+    assert "NHS number" in identifiers and "5919" in identifiers
+    assert "943 476" not in identifiers and "given by Wirral" in identifiers
+
+
 def test_the_person_page_reads_a_fixed_number_of_queries_however_many_relatives(alice, amy):
     """The relatives' names come in one read, not one per relationship."""
     from django.db import connection
