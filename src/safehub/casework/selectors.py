@@ -21,7 +21,12 @@ from safehub.casework.models import (
 )
 from safehub.core import clock
 from safehub.core.errors import NotFound
-from safehub.timescales.calendar import add_working_days, london_date, working_days_between
+from safehub.timescales.calendar import (
+    add_calendar_months,
+    add_working_days,
+    london_date,
+    working_days_between,
+)
 from safehub.timescales.models import Clock, ClockKind
 
 # Working Together's clock (T3): an assessment concludes within 45 working days of the referral.
@@ -53,15 +58,6 @@ def episode_get(*, episode_id: Any, user: User) -> CaseEpisode:
     return episode
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    """`months` calendar months on, clamped to the month's last day (30 November + 3 months is
-    28 or 29 February: statutory.md §8's convention, ❓)."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
-
-
 # Working Together (T5, T6): the first review conference within 3 months of the initial
 # conference (the plan's start), then at most 6 months apart while the plan lasts.
 FIRST_REVIEW_MONTHS, NEXT_REVIEW_MONTHS = 3, 6
@@ -77,8 +73,8 @@ def plan_review_due(plan: ChildProtectionPlan) -> dt.date | None:
         return None
     days = plan_review_days(plan)
     if days:
-        return _add_months(days[-1], NEXT_REVIEW_MONTHS)
-    return _add_months(plan.started_on, FIRST_REVIEW_MONTHS)
+        return add_calendar_months(days[-1], NEXT_REVIEW_MONTHS)
+    return add_calendar_months(plan.started_on, FIRST_REVIEW_MONTHS)
 
 
 def assessment_due(episode: CaseEpisode) -> dt.date:
@@ -171,7 +167,8 @@ def episode_parts(episode: CaseEpisode) -> dict[str, Any]:
     full = _with_parts(CaseEpisode.objects.filter(pk=episode.pk)).get()
     clocks = list(
         Clock.objects.filter(
-            contact_id=episode.contact_id, kind__in=[ClockKind.ASSESSMENT, ClockKind.ICPC]
+            contact_id=episode.contact_id,
+            kind__in=[ClockKind.ASSESSMENT, ClockKind.ICPC, ClockKind.CP_REVIEW],
         ).order_by("started_at", "id")
     )
     return {

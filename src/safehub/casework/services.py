@@ -31,10 +31,13 @@ from safehub.casework.models import (
 )
 from safehub.casework.selectors import (
     ASSESSMENT_WORKING_DAYS,
+    FIRST_REVIEW_MONTHS,
+    NEXT_REVIEW_MONTHS,
     # The reads live in selectors; named here too for callers of the first draft.
     episode_get,  # noqa: F401
     episodes_in_scope,  # noqa: F401
     plan_review_days,
+    plan_review_due,
 )
 from safehub.core import clock
 from safehub.core.errors import Conflict, DomainError, NotFound
@@ -45,7 +48,7 @@ from safehub.timescales.calendar import (
     london_date,
     working_days_between,
 )
-from safehub.timescales.clocks import clock_meet, clocks_next_due, clocks_stop
+from safehub.timescales.clocks import clock_meet, clock_start, clocks_next_due, clocks_stop
 from safehub.timescales.models import ClockKind
 
 UPN_RE = re.compile(r"^[A-Za-z]\d{12}$|^[A-Za-z]\d{11}[A-Za-z]$")
@@ -64,6 +67,34 @@ def _met_at(day: dt.date) -> dt.datetime:
     """A clock met by something recorded as done on `day`: the end of that working day, or now
     if that is sooner (recorded the same day)."""
     return min(clock.now(), end_of_working_day(day))
+
+
+def _review_clock_start(plan: ChildProtectionPlan, *, after: dt.date) -> None:
+    """Start the clock of the plan's next review conference (Working Together T5, T6): the
+    first within 3 months of the initial conference, each next within 6 months of the last
+    review, so that escalation chases it as it chases every deadline."""
+    due = plan_review_due(plan)
+    if due is None:
+        return
+    first = not plan_review_days(plan)
+    months = FIRST_REVIEW_MONTHS if first else NEXT_REVIEW_MONTHS
+    what = "initial conference" if first else "review conference"
+    clock_start(
+        contact=plan.episode.contact,
+        kind=ClockKind.CP_REVIEW,
+        started_at=_met_at(after),
+        due_at=end_of_working_day(due),
+        rule=f"Within {months} months of the {what} on {_long(after)}",
+    )
+
+
+def _review_clock_stop(contact_id: Any, *, ended_on: dt.date) -> None:
+    clocks_stop(
+        contact_id=contact_id,
+        kinds=[ClockKind.CP_REVIEW],
+        reason=f"The child protection plan ended on {_long(ended_on)}",
+        at=clock.now(),
+    )
 
 
 def _refresh_next_due(contact_id: Any) -> None:
@@ -452,6 +483,8 @@ def plan_start(
             latest_category=category,
             previous_plans=previous_plans,
         )
+        _review_clock_start(plan, after=locked.icpc_on)
+        _refresh_next_due(locked.episode.contact_id)
         audit_record(
             actor=by,
             action=Action.CREATE,
@@ -560,6 +593,10 @@ def plan_review_record(
         locked.review_dates = [day.isoformat() for day in [*days, reviewed_on]]
         locked.latest_category = latest_category
         locked.save(update_fields=["review_dates", "latest_category"])
+        contact_id = locked.episode.contact_id
+        clock_meet(contact_id=contact_id, kind=ClockKind.CP_REVIEW, at=_met_at(reviewed_on))
+        _review_clock_start(locked, after=reviewed_on)
+        _refresh_next_due(contact_id)
         audit_record(
             actor=by,
             action=Action.UPDATE,
@@ -591,6 +628,8 @@ def plan_end(*, plan: ChildProtectionPlan, by: User, ended_on: dt.date) -> Child
             )
         locked.ended_on = ended_on
         locked.save(update_fields=["ended_on"])
+        _review_clock_stop(locked.episode.contact_id, ended_on=ended_on)
+        _refresh_next_due(locked.episode.contact_id)
         audit_record(actor=by, action=Action.UPDATE, obj=locked, detail={"ended_on": str(ended_on)})
     return locked
 
@@ -681,7 +720,9 @@ def episode_close(
         # 8831/8832/4000 then ask that no activity follows).
         locked.referral_nfa = not (assessments or enquiries or plans or cin_plans)
         locked.save(update_fields=["closed_on", "closure_reason", "referral_nfa"])
-        locked.plans.filter(ended_on__isnull=True).update(ended_on=closed_on)
+        if locked.plans.filter(ended_on__isnull=True).update(ended_on=closed_on):
+            _review_clock_stop(locked.contact_id, ended_on=closed_on)
+            _refresh_next_due(locked.contact_id)
         locked.cin_plans.filter(ended_on__isnull=True).update(ended_on=closed_on)
         audit_record(
             actor=by,

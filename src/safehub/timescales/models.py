@@ -107,6 +107,7 @@ class ClockKind(models.TextChoices):
     REFERRAL_DECISION = "referral_decision", "Referral decision"
     STRATEGY_DISCUSSION = "strategy_discussion", "Strategy discussion"
     ICPC = "icpc", "Initial child protection conference"
+    CP_REVIEW = "cp_review", "Child protection review conference"
     ASSESSMENT = "assessment", "Child and family assessment"
     ENCOMPASS = "encompass", "Operation Encompass notice"
 

@@ -852,6 +852,77 @@ def test_a_review_conference_records_its_date_and_the_latest_category(plan, alic
     assert again.review_dates == ["2027-03-09", "2027-09-08"]
 
 
+def _review_clocks(plan: ChildProtectionPlan) -> list[Clock]:
+    return list(
+        Clock.objects.filter(contact_id=plan.episode.contact_id, kind=ClockKind.CP_REVIEW).order_by(
+            "started_at", "id"
+        )
+    )
+
+
+def test_review_conferences_run_on_clocks_escalation_chases(plan, alice, mary):
+    """Working Together T5 and T6 as clocks: the plan starts one due 3 months after the
+    conference; a review meets it and starts the next, 6 months on; a late review is recorded
+    as breached; the contact's soonest deadline follows; escalation warns the worker."""
+    from safehub.referrals.escalation import escalations_sweep
+
+    with clock.frozen(noon(dt.date(2026, 12, 11))):  # the assessment done: its clock met
+        authorise(plan.episode.assessments.get(), mary, authorised_on=dt.date(2026, 12, 11))
+    [first] = _review_clocks(plan)
+    assert (first.state, first.due_at) == (
+        ClockState.RUNNING,
+        end_of_working_day(dt.date(2027, 3, 10)),
+    )
+    assert first.rule == "Within 3 months of the initial conference on 10 December 2026"
+    contact = Contact.objects.get(pk=plan.episode.contact_id)
+    assert contact.next_due_at == first.due_at
+    contact.assigned_to = alice
+    contact.save(update_fields=["assigned_to"])
+    # Three quarters of the three months gone: the worker holding the contact is warned.
+    with clock.frozen(noon(dt.date(2027, 2, 20))):
+        escalations_sweep()
+    [warned] = first.escalations.all()  # 80% of the time gone: the worker, not yet the manager
+    assert (warned.level, warned.recipients) == ("worker", ["alice"])
+
+    with clock.frozen(noon(REVIEWED)):
+        review(plan, alice)
+    first.refresh_from_db()
+    assert (first.state, first.met_at) == (ClockState.MET, noon(REVIEWED))
+    second = _review_clocks(plan)[1]
+    assert (second.state, second.due_at) == (
+        ClockState.RUNNING,
+        end_of_working_day(dt.date(2027, 9, 9)),
+    )
+    assert second.rule == "Within 6 months of the review conference on 9 March 2027"
+    contact.refresh_from_db()
+    assert contact.next_due_at == second.due_at
+
+    # The next review is held late: met, and recorded as breached.
+    late = dt.date(2027, 9, 13)
+    with clock.frozen(noon(late)):
+        review(plan, alice, reviewed_on=late)
+    second.refresh_from_db()
+    assert (second.state, second.met_at) == (ClockState.BREACHED, noon(late))
+    third = _review_clocks(plan)[2]
+    assert third.due_at == end_of_working_day(dt.date(2028, 3, 13))
+
+    # The plan ends: its next review no longer applies.
+    with clock.frozen(noon(dt.date(2027, 10, 1))):
+        plan_end(plan=plan, by=alice, ended_on=dt.date(2027, 10, 1))
+    third.refresh_from_db()
+    assert third.state == ClockState.STOPPED
+    assert third.stop_reason == "The child protection plan ended on 1 October 2027"
+
+
+def test_closing_the_referral_stops_the_review_clock(plan, alice, mary, enquiry):
+    with clock.frozen(noon(dt.date(2027, 1, 12))):
+        authorise(enquiry.episode.assessments.get(), mary, authorised_on=dt.date(2026, 12, 11))
+        close(plan.episode, alice, closed_on=dt.date(2027, 1, 12), reason="RC7")
+    [review_clock] = _review_clocks(plan)
+    assert review_clock.state == ClockState.STOPPED
+    assert Contact.objects.get(pk=plan.episode.contact_id).next_due_at is None
+
+
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
