@@ -654,8 +654,11 @@ def linkage_model_store(
 
 def index_digest(exported: ExportedIndex) -> str:
     """SHA-256 of what training read from the index: each record's id, then the model rows
-    (the Arrow table, serialised), so that the same index gives the same digest."""
+    (the Arrow table serialised in the records' order as one chunk: DuckDB's export may cut it
+    into other chunks, or give its rows in another order, from one run to the next), so that the
+    same index gives the same digest."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     digest = hashlib.sha256()
     for record_id in exported.ids:
@@ -669,8 +672,11 @@ def index_digest(exported: ExportedIndex) -> str:
             digest.update(data)
             return len(data)
 
-    with pa.ipc.new_stream(pa.PythonFile(Hashing(), mode="w"), exported.table.schema) as out:
-        out.write_table(exported.table)
+    table = exported.table
+    order = pc.sort_indices(pc.cast(table["unique_id"], pa.int64()))
+    ordered = table.take(order).combine_chunks()
+    with pa.ipc.new_stream(pa.PythonFile(Hashing(), mode="w"), table.schema) as out:
+        out.write_table(ordered)
     return digest.hexdigest()
 
 
