@@ -153,10 +153,16 @@ def _notifications_anonymise(ids: list[Any], now: dt.datetime) -> dict[str, int]
 
 def _records_due(rule: Rule, now: dt.datetime) -> QuerySet[SourceRecord]:
     """Index records whose notification (or, for a manual contact's child, whose contact) is
-    anonymised, and partner files' records said at or before the cutoff."""
+    anonymised, and partner files' records said at or before the cutoff. Asked with EXISTS, not
+    joins: the run locks the rows it takes, and PostgreSQL locks no row on the nullable side of
+    an outer join."""
+    notification_erased = Notification.objects.filter(
+        pk=OuterRef("notification_id"), erased_at__isnull=False
+    )
+    contact_erased = Contact.objects.filter(pk=OuterRef("contact_id"), erased_at__isnull=False)
     return SourceRecord.objects.filter(erased_at__isnull=True).filter(
-        Q(notification__erased_at__isnull=False)
-        | Q(notification__isnull=True, contact__erased_at__isnull=False)
+        Exists(notification_erased)
+        | (Q(notification__isnull=True) & Exists(contact_erased))
         | Q(source_kind=SourceKind.PARTNER_FILE, seen_at__lte=rule.cutoff(now))
     )
 
